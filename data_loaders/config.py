@@ -1,0 +1,71 @@
+"""Runtime settings, read from environment variables and an optional TOML file.
+
+Precedence: environment variable, then the TOML file named by ``STYRING_CONFIG``
+(default ``styring.toml`` in the project root, if it exists), then the default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ASSETS_DIR = PROJECT_ROOT / "assets"
+REFERENCE_DIR = ASSETS_DIR / "reference"
+GEO_DIR = ASSETS_DIR / "geo"
+DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "demo.sqlite"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    kommune_geojson: Path | None
+    kommune_helsefellesskap_csv: Path
+    suppression_threshold: int
+    public_mode: bool
+
+
+def _read_toml() -> dict:
+    path = Path(os.environ.get("STYRING_CONFIG", PROJECT_ROOT / "styring.toml"))
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _pick(env: str, toml: dict, key: str, default):
+    if env in os.environ and os.environ[env] != "":
+        return os.environ[env]
+    return toml.get(key, default)
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment (uncached: tests change the environment)."""
+    toml = _read_toml()
+    geojson = _pick("STYRING_KOMMUNE_GEOJSON", toml, "kommune_geojson", None)
+    mapping = _pick(
+        "STYRING_KOMMUNE_HELSEFELLESSKAP",
+        toml,
+        "kommune_helsefellesskap_csv",
+        REFERENCE_DIR / "kommune_helsefellesskap.csv",
+    )
+    threshold = int(_pick("STYRING_SUPPRESSION_THRESHOLD", toml, "suppression_threshold", 5))
+    if threshold < 1:
+        raise ValueError(f"suppression_threshold must be at least 1, got {threshold}")
+    public = str(_pick("STYRING_PUBLIC", toml, "public_mode", "0")).lower() in {"1", "true", "yes"}
+    return Settings(
+        database_url=_pick("DATABASE_URL", toml, "database_url", f"sqlite:///{DEFAULT_DATABASE_PATH}"),
+        kommune_geojson=Path(geojson) if geojson else None,
+        kommune_helsefellesskap_csv=Path(mapping),
+        suppression_threshold=threshold,
+        public_mode=public,
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Process-wide settings; call ``settings.cache_clear()`` after changing the environment."""
+    return load_settings()

@@ -1,0 +1,276 @@
+"""Deterministic synthetic register data for the demo store.
+
+Everything comes from one seed and ``parameters.yaml`` (which documents the basis for each
+level). Random draws for a measure use a generator seeded by the global seed and the measure
+id, so adding a measure never changes the others.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+from data_loaders import reference
+from data_loaders.schema import AGE_BAND_LABELS, AGE_BANDS, SEXES
+
+PARAMETERS_PATH = Path(__file__).with_name("parameters.yaml")
+DEMO_DATASET_ID = "demo-synthetic"
+DEMO_SOURCE = "Syntetiske demodata (generert)"
+COVID_YEARS = {2020: 1.0, 2021: 0.5}
+
+
+@dataclass(frozen=True)
+class DemoData:
+    population: pl.DataFrame  # year, kommunenummer, sex, age_band, population
+    counts: pl.DataFrame  # measure_id, year, kommunenummer, sex, age_band, count (zeros left out)
+    coverage: pl.DataFrame  # measure_id, year, kommunenummer
+    parameters: dict
+
+
+def load_parameters(path: Path = PARAMETERS_PATH) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _rng(seed: int, key: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+
+
+def _lognormal_multipliers(rng: np.random.Generator, sd: float, size: int) -> np.ndarray:
+    """Mean-one log-normal multipliers."""
+    if sd <= 0:
+        return np.ones(size)
+    return np.exp(rng.normal(0.0, sd, size) - sd**2 / 2)
+
+
+# --- population -------------------------------------------------------------------------
+
+
+def _kommune_sizes(kommuner: list[str], params: dict, rng: np.random.Generator) -> np.ndarray:
+    pop = params["population"]
+    anchors = {str(k): float(v) for k, v in pop["anchors"].items()}
+    sizes = np.zeros(len(kommuner))
+    free = np.array([k not in anchors for k in kommuner])
+    draws = rng.lognormal(np.log(pop["lognormal_median"]), pop["lognormal_sigma"], free.sum())
+    draws = np.clip(draws, pop["minimum"], 40_000)
+    remaining = pop["national_total_2024"] - sum(anchors[k] for k in kommuner if k in anchors)
+    sizes[free] = draws * remaining / draws.sum()
+    for i, k in enumerate(kommuner):
+        if k in anchors:
+            sizes[i] = anchors[k]
+    return sizes
+
+
+def _centrality(sizes: np.ndarray) -> np.ndarray:
+    return np.clip((np.log10(sizes) - 3.0) / (np.log10(200_000) - 3.0), 0.0, 1.0)
+
+
+def generate_population(kommuner: list[str], params: dict) -> tuple[pl.DataFrame, np.ndarray]:
+    """Population by year × kommune × sex × age band, and each kommune's centrality."""
+    pop = params["population"]
+    rng = _rng(params["seed"], "population")
+    sizes = _kommune_sizes(kommuner, params, rng)
+    centrality = _centrality(sizes)
+    urban = np.array(pop["age_profile_urban"]) / sum(pop["age_profile_urban"])
+    rural = np.array(pop["age_profile_rural"]) / sum(pop["age_profile_rural"])
+    profile = centrality[:, None] * urban + (1 - centrality[:, None]) * rural
+    profile *= np.exp(rng.normal(0, 0.05, profile.shape))
+    profile /= profile.sum(axis=1, keepdims=True)
+    male_share = np.array(pop["male_share"])
+    lows = np.array([low for _, low, _ in AGE_BANDS])
+    ageing = np.where(lows >= 80, pop["ageing_80_plus"], np.where(lows >= 67, pop["ageing_67_plus"], 0.0))
+    growth = pop["growth_rural"] + centrality * (pop["growth_urban"] - pop["growth_rural"])
+    reference_year = params["reference_year"]
+    frames = []
+    for year in params["years"]:
+        offset = year - reference_year
+        year_pop = sizes[:, None] * profile * (1 + growth[:, None]) ** offset * (1 + ageing[None, :]) ** offset
+        male = np.round(year_pop * male_share[None, :] * np.exp(rng.normal(0, 0.01, year_pop.shape)))
+        total = np.round(year_pop)
+        female = np.maximum(total - male, 0)
+        for sex, values in (("male", male), ("female", female)):
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "year": np.full(values.size, year, dtype=np.int32),
+                        "kommunenummer": np.repeat(kommuner, len(AGE_BAND_LABELS)),
+                        "sex": np.full(values.size, sex),
+                        "age_band": np.tile(AGE_BAND_LABELS, len(kommuner)),
+                        "population": values.astype(np.int64).ravel(),
+                    }
+                )
+            )
+    return pl.concat(frames).sort("year", "kommunenummer", "sex", "age_band"), centrality
+
+
+# --- measures --------------------------------------------------------------------------------
+
+
+def _band_filter(age_min: int | None, age_max: int | None) -> list[str]:
+    from data_loaders.schema import age_bands_between
+
+    return age_bands_between(age_min, age_max)
+
+
+def _cells(population: pl.DataFrame, bands: list[str]) -> pl.DataFrame:
+    return population.filter(pl.col("age_band").is_in(bands))
+
+
+def _trend_factor(years: np.ndarray, spec: dict, reference_year: int) -> np.ndarray:
+    factor = (1 + spec.get("trend", 0.0)) ** (years - reference_year)
+    dip = spec.get("covid_dip", 0.0)
+    covid = np.array([COVID_YEARS.get(int(y), 0.0) for y in years])
+    return factor * (1 - dip * covid)
+
+
+def _area_multiplier(cells: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame) -> np.ndarray:
+    hf_ids = areas["helsefellesskap_id"].unique().sort().to_list()
+    kommuner = areas["kommunenummer"].to_list()
+    hf_mult = dict(zip(hf_ids, _lognormal_multipliers(rng, spec.get("hf_sd", 0.0), len(hf_ids))))
+    k_mult = dict(zip(kommuner, _lognormal_multipliers(rng, spec.get("kommune_sd", 0.0), len(kommuner))))
+    if "hf_levels" in spec:
+        national = spec["national_level"]["value"]
+        low, high = spec["hf_range"]
+        for hf in hf_ids:
+            level = spec["hf_levels"].get(hf, rng.uniform(low, high))
+            hf_mult[hf] = level / national
+    hf_of = dict(zip(areas["kommunenummer"], areas["helsefellesskap_id"]))
+    kommune_col = cells["kommunenummer"].to_numpy()
+    return np.array([hf_mult[hf_of[k]] * k_mult[k] for k in kommune_col])
+
+
+def _draw(distribution: str, expected: np.ndarray, trials: np.ndarray | None, rng: np.random.Generator, spec: dict) -> np.ndarray:
+    if distribution == "poisson":
+        return rng.poisson(expected)
+    if distribution == "overdispersed":
+        dispersion = spec["dispersion"]
+        mean = np.maximum(expected, 1e-12)
+        return rng.poisson(rng.gamma(mean / dispersion, dispersion))
+    if distribution == "binomial":
+        return rng.binomial(trials.astype(np.int64), np.clip(expected, 0.0, 0.98))
+    raise ValueError(f"unknown distribution {distribution!r}")
+
+
+def _calibrate(rate: np.ndarray, weights: np.ndarray, mask: np.ndarray, target: float) -> float:
+    """Scale so that the weighted mean of ``rate`` over ``mask`` equals ``target``."""
+    current = (rate[mask] * weights[mask]).sum() / weights[mask].sum()
+    return target / current
+
+
+def _generate_measure(
+    measure_id: str,
+    spec: dict,
+    population: pl.DataFrame,
+    generated: dict[str, pl.DataFrame],
+    reporting_starts: dict[str, dict[str, int]],
+    areas: pl.DataFrame,
+    params: dict,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    rng = _rng(params["seed"], measure_id)
+    reference_year = params["reference_year"]
+    parent_id = spec.get("of")
+    if parent_id:
+        base = generated[parent_id].rename({"count": "trials"})
+    else:
+        base = _cells(population, list(spec["age_curve"])).rename({"population": "trials"})
+    first_year, last_year = spec.get("first_year"), spec.get("last_year")
+    if first_year:
+        base = base.filter(pl.col("year") >= first_year)
+    if last_year:
+        base = base.filter(pl.col("year") <= last_year)
+
+    if measure_id == "npr_behovskartlegging_sp1":
+        counts = _sp1(base, spec, rng, areas)
+        coverage = base.select("year", "kommunenummer").unique()
+    elif "reporting_share" in spec or "reporting_share_of_sp2" in spec:
+        counts, coverage, reporting_starts[measure_id] = _local_registration(base, spec, rng, areas, reporting_starts)
+    else:
+        counts = _register_measure(base, spec, rng, areas, reference_year)
+        coverage = base.select("year", "kommunenummer").unique()
+    counts = counts.with_columns(pl.lit(measure_id).alias("measure_id"))
+    coverage = coverage.with_columns(pl.lit(measure_id).alias("measure_id"))
+    return counts, coverage
+
+
+def _register_measure(base: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame, reference_year: int) -> pl.DataFrame:
+    curve = base["age_band"].replace_strict(spec["age_curve"], return_dtype=pl.Float64).to_numpy()
+    sex_factor = np.where(base["sex"].to_numpy() == "male", spec.get("male_factor", 1.0), 1.0)
+    years = base["year"].to_numpy()
+    multiplier = _area_multiplier(base, spec, rng, areas)
+    rate = curve * sex_factor * multiplier * _trend_factor(years, spec, reference_year)
+    trials = base["trials"].to_numpy().astype(float)
+    level = spec["national_level"]
+    bands = _band_filter(level.get("age_min"), level.get("age_max"))
+    mask = (years == reference_year) & base["age_band"].is_in(bands).to_numpy()
+    rate *= _calibrate(rate, trials, mask, level["value"] / level["per"])
+    expected = rate if spec["distribution"] == "binomial" else rate * trials
+    drawn = _draw(spec["distribution"], expected, trials, rng, spec)
+    return base.select("year", "kommunenummer", "sex", "age_band").with_columns(pl.Series("count", drawn, dtype=pl.Float64))
+
+
+def _sp1(base: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame) -> pl.DataFrame:
+    years = base["year"].to_numpy()
+    by_year = np.array([spec["coverage_by_year"][int(y)] for y in years])
+    multiplier = _area_multiplier(base, spec, rng, areas)
+    # Hospitals that started late catch up: the spread narrows a little each year.
+    spread = np.exp(np.log(multiplier) * (1 - 0.12 * (years - years.min())))
+    drawn = _draw("binomial", by_year * spread, base["trials"].to_numpy(), rng, spec)
+    return base.select("year", "kommunenummer", "sex", "age_band").with_columns(pl.Series("count", drawn, dtype=pl.Float64))
+
+
+def _local_registration(
+    base: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame, reporting_starts: dict[str, dict[str, int]]
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
+    """Counts for the minority of kommuner that register locally; the rest get no rows at all."""
+    kommuner = areas["kommunenummer"].to_list()
+    if "reporting_share" in spec:
+        reporting = [k for k in kommuner if rng.random() < spec["reporting_share"]]
+        start = {k: int(rng.choice([2023, 2024])) for k in reporting}
+    else:
+        sp2_start = reporting_starts[spec["subset_of"]]
+        reporting = [k for k in sorted(sp2_start) if rng.random() < spec["reporting_share_of_sp2"]]
+        start = {k: sp2_start[k] for k in reporting}
+    low, high = spec["coverage"]
+    level = {k: rng.uniform(low, high) for k in reporting}
+    coverage = pl.DataFrame(
+        [(y, k) for k in reporting for y in range(start[k], 2100)],
+        schema={"year": pl.Int32, "kommunenummer": pl.String},
+        orient="row",
+    ).join(base.select("year", "kommunenummer").unique(), on=["year", "kommunenummer"], how="inner")
+    cells = base.join(coverage, on=["year", "kommunenummer"], how="inner").sort("year", "kommunenummer", "sex", "age_band")
+    p = np.array([level[k] for k in cells["kommunenummer"]]) + 0.05 * (cells["year"].to_numpy() - 2023)
+    drawn = _draw("binomial", p, cells["trials"].to_numpy(), rng, spec)
+    counts = cells.select("year", "kommunenummer", "sex", "age_band").with_columns(pl.Series("count", drawn, dtype=pl.Float64))
+    return counts, coverage, start
+
+
+def generate(params: dict | None = None, areas: pl.DataFrame | None = None) -> DemoData:
+    """Generate the whole demo data set (deterministic for a given seed)."""
+    params = params or load_parameters()
+    areas = areas if areas is not None else reference.area_table()
+    kommuner = areas["kommunenummer"].to_list()
+    population, _ = generate_population(kommuner, params)
+    generated: dict[str, pl.DataFrame] = {}
+    reporting_starts: dict[str, dict[str, int]] = {}
+    count_frames, coverage_frames = [], []
+    for measure_id, spec in params["measures"].items():
+        counts, coverage = _generate_measure(measure_id, spec, population, generated, reporting_starts, areas, params)
+        generated[measure_id] = counts
+        count_frames.append(counts)
+        coverage_frames.append(coverage)
+    counts = (
+        pl.concat(count_frames, how="diagonal")
+        .select("measure_id", "year", "kommunenummer", "sex", "age_band", "count")
+        .filter(pl.col("count") > 0)
+        .sort("measure_id", "year", "kommunenummer", "sex", "age_band")
+    )
+    coverage = pl.concat(coverage_frames, how="diagonal").select("measure_id", "year", "kommunenummer").sort(
+        "measure_id", "year", "kommunenummer"
+    )
+    assert set(SEXES) == set(population["sex"].unique())
+    return DemoData(population=population, counts=counts, coverage=coverage, parameters=params)

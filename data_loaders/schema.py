@@ -1,0 +1,156 @@
+"""The store's tables (SQLAlchemy Core) and the shared vocabulary of the data: age bands and sexes.
+
+Counts are kept in long format at the grain year × kommune × sex × age band. Zero counts may
+be left out; which kommune-years a measure covers at all is recorded in ``measure_coverage``,
+so a missing report ("ikke rapportert") is never mistaken for zero.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+# Age bands split at every boundary the catalogue uses (18, 40, 45, 67, 80) and at
+# five-year steps otherwise, so any "age X+" or "X-Y" population is a sum of whole bands.
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-4", 0, 4),
+    ("5-9", 5, 9),
+    ("10-14", 10, 14),
+    ("15-17", 15, 17),
+    ("18-19", 18, 19),
+    ("20-24", 20, 24),
+    ("25-29", 25, 29),
+    ("30-34", 30, 34),
+    ("35-39", 35, 39),
+    ("40-44", 40, 44),
+    ("45-49", 45, 49),
+    ("50-54", 50, 54),
+    ("55-59", 55, 59),
+    ("60-64", 60, 64),
+    ("65-66", 65, 66),
+    ("67-69", 67, 69),
+    ("70-74", 70, 74),
+    ("75-79", 75, 79),
+    ("80-84", 80, 84),
+    ("85-89", 85, 89),
+    ("90+", 90, None),
+)
+AGE_BAND_LABELS = tuple(label for label, _, _ in AGE_BANDS)
+SEXES = ("male", "female")
+SEX_LABELS_NB = {"male": "Menn", "female": "Kvinner"}
+
+
+def age_bands_between(min_age: int | None, max_age: int | None) -> list[str]:
+    """Labels of the bands that lie wholly inside [min_age, max_age] (None: open).
+
+    Raises ValueError if a limit falls inside a band, so a filter is never silently widened.
+    """
+    low = 0 if min_age is None else min_age
+    chosen = []
+    for label, band_low, band_high in AGE_BANDS:
+        high_ok = max_age is None or (band_high is not None and band_high <= max_age)
+        if band_low >= low and high_ok:
+            chosen.append(label)
+    lows = {band_low for _, band_low, _ in AGE_BANDS}
+    highs = {band_high for _, _, band_high in AGE_BANDS if band_high is not None}
+    if min_age is not None and min_age not in lows:
+        raise ValueError(f"age {min_age} is not the start of an age band; bands start at {sorted(lows)}")
+    if max_age is not None and max_age not in highs:
+        raise ValueError(f"age {max_age} is not the end of an age band; bands end at {sorted(highs)}")
+    return chosen
+
+
+metadata = MetaData()
+
+dataset = Table(
+    "dataset",
+    metadata,
+    Column("dataset_id", String(64), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("extraction_date", String(10), nullable=False),
+    Column("synthetic", Boolean, nullable=False),
+    Column("file_name", String(500)),
+    Column("file_sha256", String(64)),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("row_count", Integer, nullable=False, default=0),
+)
+
+fylke = Table(
+    "fylke",
+    metadata,
+    Column("fylkesnummer", String(2), primary_key=True),
+    Column("fylkesnavn", String(100), nullable=False),
+)
+
+kommune = Table(
+    "kommune",
+    metadata,
+    Column("kommunenummer", String(4), primary_key=True),
+    Column("kommunenavn", String(100), nullable=False),
+    Column("fylkesnummer", String(2), ForeignKey("fylke.fylkesnummer"), nullable=False),
+)
+
+helsefellesskap = Table(
+    "helsefellesskap",
+    metadata,
+    Column("helsefellesskap_id", String(40), primary_key=True),
+    Column("helsefellesskap_navn", String(200), nullable=False),
+    Column("kortnavn", String(100), nullable=False),
+    Column("helseforetak", String(200), nullable=False),
+    Column("samarbeidende_sykehus", String(300), nullable=False, default=""),
+    Column("rhf", String(100), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+)
+
+kommune_helsefellesskap = Table(
+    "kommune_helsefellesskap",
+    metadata,
+    Column("kommunenummer", String(4), ForeignKey("kommune.kommunenummer"), primary_key=True),
+    Column("helsefellesskap_id", String(40), ForeignKey("helsefellesskap.helsefellesskap_id"), nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+population = Table(
+    "population",
+    metadata,
+    Column("year", Integer, primary_key=True),
+    Column("kommunenummer", String(4), primary_key=True),
+    Column("sex", String(6), primary_key=True),
+    Column("age_band", String(5), primary_key=True),
+    Column("population", Integer, nullable=False),
+    Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
+)
+
+event_count = Table(
+    "event_count",
+    metadata,
+    Column("measure_id", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("kommunenummer", String(4), primary_key=True),
+    Column("sex", String(6), primary_key=True),
+    Column("age_band", String(5), primary_key=True),
+    Column("count", Float, nullable=False),
+    Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
+)
+
+measure_coverage = Table(
+    "measure_coverage",
+    metadata,
+    Column("measure_id", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("kommunenummer", String(4), primary_key=True),
+    Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
+)
+
+REFERENCE_TABLES = (fylke, kommune, helsefellesskap, kommune_helsefellesskap)

@@ -1,0 +1,259 @@
+"""The one way data moves between the SQL store and Polars.
+
+SQLite by default, any SQLAlchemy URL through ``DATABASE_URL``. Writers take one
+connection inside a transaction, so a failing import leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from data_loaders import schema
+from data_loaders.config import settings
+
+_CHUNK_ROWS = 50_000
+
+POPULATION_SCHEMA = {
+    "year": pl.Int32,
+    "kommunenummer": pl.String,
+    "sex": pl.String,
+    "age_band": pl.String,
+    "population": pl.Int64,
+}
+COUNT_SCHEMA = {
+    "measure_id": pl.String,
+    "year": pl.Int32,
+    "kommunenummer": pl.String,
+    "sex": pl.String,
+    "age_band": pl.String,
+    "count": pl.Float64,
+}
+COVERAGE_SCHEMA = {"measure_id": pl.String, "year": pl.Int32, "kommunenummer": pl.String}
+
+
+class StoreNotReadyError(RuntimeError):
+    """The store has no data yet; the message says how to build it."""
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    """A pooled engine per URL. SQLite files get their folder created."""
+    url = url or settings().database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    schema.metadata.create_all(engine)
+
+
+def drop_schema(engine: Engine) -> None:
+    schema.metadata.drop_all(engine)
+
+
+def has_data(engine: Engine) -> bool:
+    inspector = sa.inspect(engine)
+    if not inspector.has_table("population"):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.population)).scalar_one() > 0
+
+
+def write_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+    """Insert every row of ``frame`` into ``table`` in chunks; returns the row count."""
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    total = 0
+    for chunk in frame.select(columns).iter_slices(_CHUNK_ROWS):
+        rows = chunk.to_dicts()
+        if rows:
+            conn.execute(table.insert(), rows)
+            total += len(rows)
+    return total
+
+
+def read_frame(conn_or_engine: Connection | Engine, query: sa.Select, schema_overrides: dict | None = None) -> pl.DataFrame:
+    """Run a SELECT and return a Polars frame with the given column types."""
+    def _run(conn: Connection) -> pl.DataFrame:
+        result = conn.execute(query)
+        names = list(result.keys())
+        rows = result.fetchall()
+        overrides = {k: v for k, v in (schema_overrides or {}).items() if k in names}
+        if not rows:
+            return pl.DataFrame(schema={n: overrides.get(n, pl.String) for n in names})
+        return pl.DataFrame(rows, schema=names, orient="row", schema_overrides=overrides, infer_schema_length=None)
+
+    if isinstance(conn_or_engine, Engine):
+        with conn_or_engine.connect() as conn:
+            return _run(conn)
+    return _run(conn_or_engine)
+
+
+def record_dataset(
+    conn: Connection,
+    dataset_id: str,
+    *,
+    source: str,
+    description: str,
+    extraction_date: str,
+    synthetic: bool,
+    row_count: int,
+    file_name: str | None = None,
+    file_sha256: str | None = None,
+) -> None:
+    """Insert or replace one dataset's provenance row."""
+    conn.execute(sa.delete(schema.dataset).where(schema.dataset.c.dataset_id == dataset_id))
+    conn.execute(
+        schema.dataset.insert().values(
+            dataset_id=dataset_id,
+            source=source,
+            description=description,
+            extraction_date=extraction_date,
+            synthetic=synthetic,
+            file_name=file_name,
+            file_sha256=file_sha256,
+            imported_at=datetime.now(timezone.utc),
+            row_count=row_count,
+        )
+    )
+
+
+def write_reference(conn: Connection, fylker: pl.DataFrame, kommuner: pl.DataFrame, helsefellesskap: pl.DataFrame, mapping: pl.DataFrame) -> None:
+    """Replace the reference geography tables."""
+    for table in reversed(schema.REFERENCE_TABLES):
+        conn.execute(sa.delete(table))
+    write_frame(conn, schema.fylke, fylker)
+    write_frame(conn, schema.kommune, kommuner)
+    write_frame(conn, schema.helsefellesskap, helsefellesskap.with_columns(pl.col("sort_order").cast(pl.Int64)))
+    write_frame(conn, schema.kommune_helsefellesskap, mapping)
+
+
+def replace_mapping(conn: Connection, mapping: pl.DataFrame) -> None:
+    conn.execute(sa.delete(schema.kommune_helsefellesskap))
+    write_frame(conn, schema.kommune_helsefellesskap, mapping)
+
+
+# --- readers -------------------------------------------------------------------------
+
+
+def _require_data(engine: Engine) -> None:
+    if not has_data(engine):
+        raise StoreNotReadyError(
+            f"The store at {engine.url.render_as_string(hide_password=True)} has no data. "
+            "Build the demo store with `python -m data_loaders demo` or import data with "
+            "`python -m data_loaders import`."
+        )
+
+
+def load_areas(engine: Engine) -> pl.DataFrame:
+    """One row per kommune with fylke, helsefellesskap, helseforetak and RHF."""
+    k, f, m, h = schema.kommune, schema.fylke, schema.kommune_helsefellesskap, schema.helsefellesskap
+    query = (
+        sa.select(
+            k.c.kommunenummer, k.c.kommunenavn, k.c.fylkesnummer, f.c.fylkesnavn,
+            m.c.helsefellesskap_id, h.c.helsefellesskap_navn, h.c.kortnavn, h.c.helseforetak,
+            h.c.samarbeidende_sykehus, h.c.rhf,
+        )
+        .select_from(k.join(f, k.c.fylkesnummer == f.c.fylkesnummer)
+                     .join(m, k.c.kommunenummer == m.c.kommunenummer)
+                     .join(h, m.c.helsefellesskap_id == h.c.helsefellesskap_id))
+        .order_by(k.c.kommunenummer)
+    )
+    return read_frame(engine, query)
+
+
+def load_helsefellesskap(engine: Engine) -> pl.DataFrame:
+    return read_frame(
+        engine, sa.select(schema.helsefellesskap).order_by(schema.helsefellesskap.c.sort_order),
+        {"sort_order": pl.Int64},
+    )
+
+
+def load_mapping(engine: Engine) -> pl.DataFrame:
+    return read_frame(engine, sa.select(schema.kommune_helsefellesskap).order_by(schema.kommune_helsefellesskap.c.kommunenummer))
+
+
+def load_population(engine: Engine, years: Sequence[int] | None = None, age_bands: Iterable[str] | None = None) -> pl.DataFrame:
+    _require_data(engine)
+    p = schema.population
+    query = sa.select(p.c.year, p.c.kommunenummer, p.c.sex, p.c.age_band, p.c.population)
+    if years is not None:
+        query = query.where(p.c.year.in_(list(years)))
+    if age_bands is not None:
+        query = query.where(p.c.age_band.in_(list(age_bands)))
+    return read_frame(engine, query, POPULATION_SCHEMA)
+
+
+def load_counts(engine: Engine, measure_ids: Sequence[str], years: Sequence[int] | None = None) -> pl.DataFrame:
+    _require_data(engine)
+    c = schema.event_count
+    query = sa.select(c.c.measure_id, c.c.year, c.c.kommunenummer, c.c.sex, c.c.age_band, c.c["count"]).where(
+        c.c.measure_id.in_(list(measure_ids))
+    )
+    if years is not None:
+        query = query.where(c.c.year.in_(list(years)))
+    return read_frame(engine, query, COUNT_SCHEMA)
+
+
+def load_coverage(engine: Engine, measure_ids: Sequence[str] | None = None) -> pl.DataFrame:
+    cov = schema.measure_coverage
+    query = sa.select(cov.c.measure_id, cov.c.year, cov.c.kommunenummer)
+    if measure_ids is not None:
+        query = query.where(cov.c.measure_id.in_(list(measure_ids)))
+    return read_frame(engine, query, COVERAGE_SCHEMA)
+
+
+def load_datasets(engine: Engine) -> pl.DataFrame:
+    d = schema.dataset
+    return read_frame(engine, sa.select(d).order_by(d.c.imported_at), {"synthetic": pl.Boolean, "row_count": pl.Int64})
+
+
+def is_synthetic(engine: Engine) -> bool:
+    """True when any loaded dataset is synthetic (then every page and export says so)."""
+    d = schema.dataset
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.select(sa.func.count()).where(d.c.synthetic.is_(True))).scalar_one())
+
+
+def available_years(engine: Engine) -> list[int]:
+    p = schema.population
+    with engine.connect() as conn:
+        return sorted(r[0] for r in conn.execute(sa.select(p.c.year).distinct()))
+
+
+def measure_summary(engine: Engine) -> pl.DataFrame:
+    """Rows, years and covered kommuner per measure, for ``info`` and the Om dataene page."""
+    c, cov = schema.event_count, schema.measure_coverage
+    counts = read_frame(
+        engine,
+        sa.select(c.c.measure_id, sa.func.count().label("rows"), sa.func.sum(c.c["count"]).label("total"))
+        .group_by(c.c.measure_id),
+        {"rows": pl.Int64, "total": pl.Float64},
+    )
+    coverage = read_frame(
+        engine,
+        sa.select(
+            cov.c.measure_id,
+            sa.func.min(cov.c.year).label("first_year"),
+            sa.func.max(cov.c.year).label("last_year"),
+            sa.func.count(sa.distinct(cov.c.kommunenummer)).label("kommuner"),
+        ).group_by(cov.c.measure_id),
+        {"first_year": pl.Int32, "last_year": pl.Int32, "kommuner": pl.Int64},
+    )
+    return coverage.join(counts, on="measure_id", how="left").sort("measure_id")

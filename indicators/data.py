@@ -1,0 +1,109 @@
+"""Cached access to the store for the indicator engine.
+
+Raw counts never leave the ``indicators`` package unsuppressed: pages, exports and the CLI
+call the engine (``indicators.engine``), which masks small counts before returning.
+Frames here are cached per store and data version, so an import invalidates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import polars as pl
+import sqlalchemy as sa
+
+from data_loaders import schema, store
+from data_loaders.config import settings
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """Identifies one state of one store; cached frames are keyed by it."""
+
+    database_url: str
+    version: str
+
+
+def current_key(database_url: str | None = None) -> DataKey:
+    """The store's URL and a version string that changes with every import."""
+    url = database_url or settings().database_url
+    engine = store.get_engine(url)
+    d = schema.dataset
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
+            ).one()
+    except sa.exc.OperationalError as exc:
+        raise store.StoreNotReadyError(
+            f"The store at {engine.url.render_as_string(hide_password=True)} is not built. "
+            "Run `python -m data_loaders demo` (or `make run`, which does it for you)."
+        ) from exc
+    return DataKey(url, f"{row[0]}|{row[1]}|{row[2]}")
+
+
+def _engine(key: DataKey):
+    return store.get_engine(key.database_url)
+
+
+@lru_cache(maxsize=4)
+def areas(key: DataKey) -> pl.DataFrame:
+    return store.load_areas(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def helsefellesskap(key: DataKey) -> pl.DataFrame:
+    return store.load_helsefellesskap(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def population(key: DataKey) -> pl.DataFrame:
+    return store.load_population(_engine(key))
+
+
+@lru_cache(maxsize=64)
+def counts(key: DataKey, measure_id: str) -> pl.DataFrame:
+    return store.load_counts(_engine(key), [measure_id]).drop("measure_id")
+
+
+@lru_cache(maxsize=64)
+def coverage(key: DataKey, measure_id: str) -> pl.DataFrame:
+    return store.load_coverage(_engine(key), [measure_id]).drop("measure_id")
+
+
+@lru_cache(maxsize=4)
+def years(key: DataKey) -> tuple[int, ...]:
+    return tuple(store.available_years(_engine(key)))
+
+
+@lru_cache(maxsize=4)
+def datasets(key: DataKey) -> pl.DataFrame:
+    return store.load_datasets(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def is_synthetic(key: DataKey) -> bool:
+    return store.is_synthetic(_engine(key))
+
+
+@lru_cache(maxsize=16)
+def standard_population(key: DataKey, year: int) -> tuple[pl.DataFrame, int]:
+    """National population by age band and sex in ``year`` (or the nearest year loaded)."""
+    loaded = years(key)
+    if not loaded:
+        raise store.StoreNotReadyError("no population loaded")
+    used = min(loaded, key=lambda y: (abs(y - year), -y))
+    frame = (
+        population(key)
+        .filter(pl.col("year") == used)
+        .group_by("sex", "age_band")
+        .agg(pl.col("population").sum().cast(pl.Float64).alias("weight"))
+        .sort("sex", "age_band")
+    )
+    return frame, used
+
+
+def clear_caches() -> None:
+    for fn in (areas, helsefellesskap, population, counts, coverage, years, datasets, is_synthetic, standard_population):
+        fn.cache_clear()

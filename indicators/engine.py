@@ -255,9 +255,11 @@ def _relations(key: data.DataKey, reported: frozenset[str]) -> tuple[Relation, .
 
 
 @lru_cache(maxsize=256)
-def _indicator_table(key: data.DataKey, indicator_id: str, periods: tuple[Period, ...]) -> pl.DataFrame:
-    """All levels for the given periods, with raw counts and the suppression reason per row."""
-    ind = load_catalogue().indicator(indicator_id)
+def _indicator_table(key: data.DataKey, ind: Indicator, periods: tuple[Period, ...]) -> pl.DataFrame:
+    """All levels for the given periods, with raw counts and the suppression reason per row.
+
+    Keyed on the whole Indicator (not its id), so a changed definition or threshold misses.
+    """
     path = result_cache.entry_path(key, ind, periods)
     cached = result_cache.read(path)
     if cached is not None:
@@ -327,7 +329,7 @@ def _single_years(key: data.DataKey, indicator_id: str) -> tuple[Period, ...]:
 def _period_table(key: data.DataKey, indicator_id: str, period: Period) -> pl.DataFrame:
     """One period's rows of the cached table that holds it (all single years, or the pooled period)."""
     periods = _single_years(key, indicator_id) if not period.is_pooled else (period,)
-    table = _indicator_table(key, indicator_id, periods)
+    table = _indicator_table(key, load_catalogue().indicator(indicator_id), periods)
     return table.filter((pl.col("year_start") == period.start) & (pl.col("year_end") == period.end))
 
 
@@ -353,7 +355,7 @@ def _temporal_forced(key: data.DataKey, ind: Indicator, period: Period, keys: li
     A pooled cell is forced hidden when exactly one of its single years is masked, or when
     the masked single years hold fewer events together than the threshold.
     """
-    singles = _indicator_table(key, ind.id, _single_years(key, ind.id)).filter(
+    singles = _indicator_table(key, ind, _single_years(key, ind.id)).filter(
         (pl.col("year_start") >= period.start) & (pl.col("year_end") <= period.end) & pl.col("suppression").is_not_null()
     )
     masked_years: dict[tuple[str, str], list[float]] = {}

@@ -151,4 +151,16 @@ def suppress(
                     progressed = True
                     break
         if not progressed:
-            return masked  # every cell around the exposed ones is already hidden
+            # The exposure runs through relations that do not hold the cell itself (e.g. a
+            # masked fylke equal to a published helsefellesskap over the same kommuner):
+            # hide the smallest published cell that shares a relation with a masked one.
+            neighbours = {
+                member
+                for rel in relations
+                if any(m in masked for m in (rel.parent, *rel.children))
+                for member in (rel.parent, *rel.children)
+                if member in present and member not in masked
+            }
+            if not neighbours:
+                return masked
+            masked[min(neighbours, key=lambda c: _sort_key(c, numerators, denominators))] = SECONDARY

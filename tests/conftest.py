@@ -25,9 +25,12 @@ def _demo_fingerprint() -> str:
 @pytest.fixture(scope="session")
 def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A demo store built once per run (xdist workers share it through a file lock)."""
+    # The parent of the per-run temp dir is shared by xdist workers and by later runs;
+    # the fingerprint of the generator's code and inputs keeps a stale store from being reused.
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent
+    root = root.parent
     fingerprint = _demo_fingerprint()
     path = root / f"demo-{fingerprint}.sqlite"
     ready = root / f"demo-{fingerprint}.ready"
@@ -40,6 +43,7 @@ def demo_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
             build_demo_store(store.get_engine(url))
             ready.touch()
+    os.environ.setdefault("STYRING_CACHE_DIR", str(root / f"result-cache-{fingerprint}"))
     return url
 
 

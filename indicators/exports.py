@@ -1,0 +1,577 @@
+"""Downloads: engine tables as CSV, Excel, Parquet or JSON, each carrying its metadata.
+
+Two functions serve every download button, the CLI and the batch export:
+
+- ``export_metadata(indicator_ids, table, key)`` describes a table: definition, numerator
+  and denominator, unit, standardisation, source, periods, extraction date, the suppression
+  rule and flags, and whether the data are synthetic (a ``dict[str, str]`` with Norwegian
+  keys, see ``METADATA_LABELS``).
+- ``export_bytes(table, metadata, fmt)`` renders the table with Norwegian column names
+  (``COLUMN_NAMES``) and returns ``(content, mime_type, extension)``.
+
+Where the metadata goes, per format:
+
+- ``csv`` (Norwegian Excel: UTF-8 with BOM, ``;``, decimal comma) and ``csv-plain`` (UTF-8,
+  ``,``, decimal point): one clean table, no comment lines; the metadata are extra columns
+  repeated on every row (``METADATA_COLUMNS``), looked up per row's indicator.
+- ``xlsx``: sheet ``data`` holds the table, sheet ``metadata`` the fields (field, value).
+- ``parquet``: the fields are the file's key-value metadata.
+- ``json``: ``{"metadata": {...}, "data": [{...}, ...]}``.
+
+Every format carries the column ``syntetiske_data``; with synthetic data the metadata
+start with the warning ``SYNTETISKE DEMODATA``.
+
+Defence in depth: ``export_bytes`` refuses (``UnsafeExportError``) a table in which a row
+flagged as suppressed or not reported still holds a count, value or limit. The engine
+masks those already; this check makes sure no later transformation undid it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from datetime import date, datetime
+from typing import Iterable
+
+import polars as pl
+
+from indicators import data
+from indicators.catalogue import DIRECTION_LABELS, Indicator, load_catalogue
+from indicators.engine import FLAG_LABELS, NOT_REPORTED, SPVFLAGG, SUPPRESSION_FLAGS
+
+FORMATS = ("csv", "csv-plain", "xlsx", "parquet", "json")
+MIME_TYPES = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "csv-plain": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "parquet": ("application/vnd.apache.parquet", "parquet"),
+    "json": ("application/json", "json"),
+}
+
+SYNTHETIC_WARNING = "SYNTETISKE DEMODATA – tallene er generert for demonstrasjon og er ikke ekte"
+
+# Engine column -> export column (Norwegian, ASCII only so that scripts can use them).
+COLUMN_NAMES = {
+    "indicator_id": "indikator_id",
+    "level": "nivaa",
+    "area_id": "omraade_id",
+    "area_name": "omraade",
+    "period": "periode",
+    "year_start": "fra_aar",
+    "year_end": "til_aar",
+    "numerator": "teller",
+    "denominator": "nevner",
+    "value": "verdi",
+    "lower_95": "nedre_95",
+    "upper_95": "ovre_95",
+    "lower_99_8": "nedre_99_8",
+    "upper_99_8": "ovre_99_8",
+    "crude_value": "ujustert_verdi",
+    "crude_lower_95": "ujustert_nedre_95",
+    "crude_upper_95": "ujustert_ovre_95",
+    "standardised": "standardisert",
+    "method": "metode",
+    "unit": "enhet",
+    "national_value": "nasjonal_verdi",
+    "significance": "signifikans",
+    "assessment": "vurdering",
+    "flag": "flagg",
+    "flag_label": "flaggforklaring",
+    "spvflagg": "spvflagg",
+    "reporting_kommuner": "rapporterende_kommuner",
+    "total_kommuner": "antall_kommuner",
+    # profile tables
+    "group": "gruppe",
+    "name": "indikator",
+    "short_name": "kortnavn",
+    "direction": "retning",
+    "source": "kilde",
+    "trend": "trend",
+    "rank": "rangering",
+    "n_ranked": "antall_rangert",
+    "hf_min": "hf_min",
+    "hf_q25": "hf_kvartil_25",
+    "hf_median": "hf_median",
+    "hf_q75": "hf_kvartil_75",
+    "hf_max": "hf_maks",
+}
+
+# Codes translated to Norwegian words in the export (the flag codes stay: they are
+# identifiers, explained by ``flaggforklaring``, ``spvflagg`` and the metadata).
+SIGNIFICANCE_LABELS = {
+    "higher": "høyere",
+    "lower": "lavere",
+    "similar": "ingen forskjell",
+    "not_compared": "ikke sammenlignet",
+}
+ASSESSMENT_LABELS = {
+    "better": "bedre",
+    "worse": "dårligere",
+    "higher": "høyere",
+    "lower": "lavere",
+    "similar": "ingen forskjell",
+    "not_compared": "ikke sammenlignet",
+}
+TREND_LABELS = {
+    "increasing": "økende",
+    "decreasing": "synkende",
+    "no_significant_change": "ingen signifikant endring",
+    "too_few_points": "for få år",
+}
+VALUE_CODES = {"significance": SIGNIFICANCE_LABELS, "assessment": ASSESSMENT_LABELS, "trend": TREND_LABELS}
+
+# Metadata fields, in order, with the label used on the xlsx metadata sheet and the README.
+METADATA_LABELS = {
+    "advarsel": "Advarsel",
+    "indikator_id": "Indikator-ID",
+    "indikator": "Indikator",
+    "definisjon": "Definisjon",
+    "teller": "Teller",
+    "nevner": "Nevner",
+    "enhet": "Enhet",
+    "standardisering": "Standardisering",
+    "retning": "Retning",
+    "kilde": "Kilde",
+    "nivaa": "Geografisk nivå",
+    "perioder": "Perioder",
+    "uttrekksdato": "Uttrekksdato (datagrunnlag)",
+    "datagrunnlag": "Datagrunnlag",
+    "prikkingsregel": "Prikkingsregel",
+    "flagg": "Flagg",
+    "kolonner": "Kolonner",
+    "syntetiske_data": "Syntetiske data",
+    "generert": "Generert",
+    "generert_av": "Generert av",
+}
+
+# Metadata repeated on every CSV row: export column -> metadata field.
+METADATA_COLUMNS = {
+    "indikator": "indikator",
+    "definisjon": "definisjon",
+    "teller_definisjon": "teller",
+    "nevner_definisjon": "nevner",
+    "standardisering": "standardisering",
+    "kilde": "kilde",
+    "uttrekksdato": "uttrekksdato",
+    "prikkingsregel": "prikkingsregel",
+}
+PER_INDICATOR_FIELDS = ("indikator", "definisjon", "teller", "nevner", "enhet", "standardisering", "kilde")
+
+# Columns that must be null on a masked row (denominator: see ``_check_suppression``).
+MASKED_COLUMNS = (
+    "numerator", "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8",
+    "crude_value", "crude_lower_95", "crude_upper_95",
+)
+HIDDEN_FLAGS = (*SUPPRESSION_FLAGS, NOT_REPORTED)
+
+COLUMN_DESCRIPTIONS = (
+    "omraade_id/omraade: området (kommunenummer, helsefellesskap, RHF, fylke eller landet); "
+    "periode, fra_aar, til_aar: året eller den sammenslåtte perioden; teller, nevner: antall; "
+    "verdi: indikatorverdien i oppgitt enhet (standardisert når standardisert = ja); "
+    "nedre_95/ovre_95 og nedre_99_8/ovre_99_8: konfidensintervall (95 % og 99,8 %); "
+    "ujustert_verdi: råverdien uten standardisering; nasjonal_verdi: verdien for hele landet; "
+    "signifikans: verdien sammenlignet med landet (95 %-intervallet); vurdering: signifikans tolket med "
+    "indikatorens retning; flagg, flaggforklaring, spvflagg: hvorfor en verdi mangler; "
+    "rapporterende_kommuner/antall_kommuner: kommuner med data av alle kommuner i området. "
+    "Tomme celler er prikket, ikke rapportert eller mangler – aldri 0."
+)
+
+
+class UnsafeExportError(RuntimeError):
+    """A table about to be exported holds a figure that should have been masked."""
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+
+def _term_text(term) -> str:
+    details = []
+    if term.population:
+        details.append("befolkningen")
+    if term.age_label not in term.label:
+        details.append(term.age_label)
+    if term.sex != "all":
+        details.append({"male": "menn", "female": "kvinner"}.get(term.sex, term.sex))
+    return term.label + (f" ({', '.join(details)})" if details else "")
+
+
+def indicator_metadata(ind: Indicator) -> dict[str, str]:
+    """The per-indicator fields of the metadata (Norwegian text)."""
+    catalogue = load_catalogue()
+    num = _term_text(ind.numerator)
+    if ind.numerator.measure in catalogue.measures:
+        num += ": " + catalogue.measures[ind.numerator.measure].definition
+    den = _term_text(ind.denominator)
+    if ind.denominator.measure in catalogue.measures:
+        den += ": " + catalogue.measures[ind.denominator.measure].definition
+    standardisation = ind.standardisation.label
+    if ind.is_standardised:
+        standard = catalogue.standard_populations.get(ind.standardisation.standard or "", {})
+        if standard.get("name"):
+            standardisation += f" (standardbefolkning: {standard['name']})"
+    return {
+        "indikator_id": ind.id,
+        "indikator": ind.name,
+        "definisjon": ind.description,
+        "teller": num,
+        "nevner": den,
+        "enhet": ind.unit_label,
+        "standardisering": standardisation,
+        "retning": DIRECTION_LABELS.get(ind.direction, ind.direction),
+        "kilde": ind.source,
+    }
+
+
+def suppression_rule(thresholds: Iterable[int]) -> str:
+    values = sorted(set(thresholds))
+    threshold = " / ".join(str(v) for v in values) if values else "5"
+    return (
+        f"Tellere under {threshold} prikkes (skjules, flagg small_count), sammen med tall som ellers kunne "
+        "regnes ut av publiserte summer (secondary, forced). Prikkede og ikke rapporterte verdier er tomme "
+        "i filen, aldri 0. Registerbaserte nevnere prikkes på samme måte."
+    )
+
+
+def flags_text() -> str:
+    parts = []
+    for flag, label in FLAG_LABELS.items():
+        parts.append(f"{flag} (spvflagg {SPVFLAGG[flag]}): {label or 'Verdien vises'}")
+    return "; ".join(parts)
+
+
+def _provenance(key: data.DataKey) -> tuple[str, str, bool]:
+    datasets = data.datasets(key)
+    dates = sorted({str(d) for d in datasets["extraction_date"].drop_nulls().to_list()}) if datasets.height else []
+    sources = []
+    for row in datasets.iter_rows(named=True):
+        text = str(row.get("source") or row.get("dataset_id"))
+        if row.get("extraction_date"):
+            text += f" (uttrekk {row['extraction_date']})"
+        sources.append(text)
+    return ", ".join(dates) or "ukjent", "; ".join(sources) or "ukjent", data.is_synthetic(key)
+
+
+def _join_fields(per_indicator: list[dict[str, str]], field: str) -> str:
+    values = [m[field] for m in per_indicator]
+    if len(per_indicator) == 1 or len(set(values)) == 1:
+        return values[0]
+    return "\n".join(f"{m['indikator_id']}: {m[field]}" for m in per_indicator)
+
+
+def export_metadata(indicator_ids: str | list[str], table: pl.DataFrame, key=None) -> dict[str, str]:
+    """Metadata for an export of ``table`` (the engine output for ``indicator_ids``).
+
+    Keys are listed in ``METADATA_LABELS``; with several indicators the per-indicator fields
+    hold one line per indicator (``id: text``). Unknown ids raise ``KeyError``.
+    """
+    ids = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
+    if not ids:
+        raise ValueError("export_metadata needs at least one indicator id")
+    catalogue = load_catalogue()
+    indicators_ = [catalogue.indicator(i) for i in ids]
+    per_indicator = [indicator_metadata(ind) for ind in indicators_]
+    key = key or data.current_key()
+    extraction, sources, synthetic = _provenance(key)
+    periods = "ukjent"
+    if "period" in table.columns and table.height:
+        ordered = table.select("period", *[c for c in ("year_start", "year_end") if c in table.columns]).unique()
+        ordered = ordered.sort([c for c in ("year_start", "year_end", "period") if c in ordered.columns])
+        periods = ", ".join(p for p in ordered["period"].to_list() if p is not None) or "ukjent"
+    levels = "ukjent"
+    if "level" in table.columns and table.height:
+        levels = ", ".join(sorted({lv for lv in table["level"].to_list() if lv}))
+    meta = {
+        "advarsel": SYNTHETIC_WARNING if synthetic else "",
+        "indikator_id": ", ".join(ids),
+        **{f: _join_fields(per_indicator, f) for f in PER_INDICATOR_FIELDS},
+        "retning": _join_fields(per_indicator, "retning"),
+        "nivaa": levels,
+        "perioder": periods,
+        "uttrekksdato": extraction,
+        "datagrunnlag": sources,
+        "prikkingsregel": suppression_rule(ind.suppression_threshold for ind in indicators_),
+        "flagg": flags_text(),
+        "kolonner": COLUMN_DESCRIPTIONS,
+        "syntetiske_data": "ja" if synthetic else "nei",
+        "generert": datetime.now().replace(microsecond=0).isoformat(sep=" "),
+        "generert_av": "Styringsinformasjon for helsefellesskapene",
+    }
+    return {k: meta[k] for k in METADATA_LABELS if k in meta}
+
+
+# --- safety --------------------------------------------------------------------------------
+
+
+def _check_suppression(table: pl.DataFrame) -> None:
+    """Refuse a table whose masked rows still carry a count, value or limit."""
+    sensitive = [c for c in MASKED_COLUMNS if c in table.columns]
+    has_denominator = "denominator" in table.columns
+    if not sensitive and not has_denominator:
+        return
+    if "flag" not in table.columns:
+        raise UnsafeExportError(
+            "refusing to export a table with counts or values but no 'flag' column: "
+            "the suppression status of each row must travel with it"
+        )
+    hidden = pl.col("flag").is_in(list(HIDDEN_FLAGS))
+    leaks = [pl.col(c).is_not_null() for c in sensitive]
+    if has_denominator:
+        sensitive_ids = [i.id for i in load_catalogue().indicators if i.denominator_is_sensitive]
+        den_hidden = pl.col("flag") == NOT_REPORTED
+        if "indicator_id" in table.columns:
+            den_hidden = den_hidden | (hidden & pl.col("indicator_id").is_in(sensitive_ids))
+        leaks.append(den_hidden & pl.col("denominator").is_not_null())
+    bad = table.filter(hidden & pl.any_horizontal(leaks)) if leaks else table.clear()
+    if bad.height:
+        row = bad.row(0, named=True)
+        where = ", ".join(str(row.get(c)) for c in ("indicator_id", "area_id", "period") if c in row)
+        raise UnsafeExportError(
+            f"refusing to export: {bad.height} row(s) flagged as suppressed or not reported still hold a "
+            f"count, value or limit (first: {where}, flag {row['flag']})"
+        )
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _export_frame(table: pl.DataFrame) -> pl.DataFrame:
+    """Norwegian column names and words; counts as integers; numbers stay numbers."""
+    exprs = []
+    for column in table.columns:
+        expr = pl.col(column)
+        if column in VALUE_CODES:
+            expr = expr.replace(VALUE_CODES[column])
+        if column in ("numerator", "denominator") and table.schema[column].is_float():
+            values = table[column].drop_nulls()
+            if values.len() == 0 or bool(((values - values.round(0)).abs() < 1e-9).all()):
+                expr = expr.round(0).cast(pl.Int64)
+        exprs.append(expr.alias(COLUMN_NAMES.get(column, column)))
+    return table.select(exprs)
+
+
+def _row_metadata(table: pl.DataFrame, metadata: dict[str, str]) -> pl.DataFrame:
+    """Metadata columns for every row (per-indicator fields looked up by the row's indicator)."""
+    n = table.height
+    columns: dict[str, pl.Series] = {}
+    catalogue = load_catalogue()
+    per_row: list[dict[str, str]] | None = None
+    if "indicator_id" in table.columns and "\n" in metadata.get("definisjon", ""):
+        cache: dict[str, dict[str, str]] = {}
+        per_row = []
+        for ind_id in table["indicator_id"].to_list():
+            if ind_id not in cache:
+                try:
+                    cache[ind_id] = indicator_metadata(catalogue.indicator(ind_id))
+                except KeyError:
+                    cache[ind_id] = {}
+            per_row.append(cache[ind_id])
+    for column, field in METADATA_COLUMNS.items():
+        if per_row is not None and field in PER_INDICATOR_FIELDS:
+            values = [m.get(field, metadata.get(field, "")) for m in per_row]
+        else:
+            values = [metadata.get(field, "")] * n
+        columns[column] = pl.Series(column, values, dtype=pl.String)
+    if "enhet" not in [COLUMN_NAMES.get(c, c) for c in table.columns]:
+        columns["enhet"] = pl.Series("enhet", [metadata.get("enhet", "")] * n, dtype=pl.String)
+    return pl.DataFrame(list(columns.values()))
+
+
+def _synthetic_column(frame: pl.DataFrame, metadata: dict[str, str], as_text: bool) -> pl.DataFrame:
+    synthetic = metadata.get("syntetiske_data", "nei") == "ja"
+    value = ("ja" if synthetic else "nei") if as_text else synthetic
+    return frame.with_columns(pl.lit(value).alias("syntetiske_data"))
+
+
+def _bool_to_text(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.when(pl.col(c)).then(pl.lit("ja")).when(pl.col(c).not_()).then(pl.lit("nei")).otherwise(None).alias(c)
+        for c, dtype in frame.schema.items() if dtype == pl.Boolean
+    )
+
+
+def _csv(frame: pl.DataFrame, *, nb: bool) -> bytes:
+    buffer = io.BytesIO()
+    if nb:
+        frame.write_csv(buffer, include_bom=True, separator=";", decimal_comma=True, line_terminator="\r\n")
+    else:
+        frame.write_csv(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx(frame: pl.DataFrame, metadata: dict[str, str]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "data"
+    sheet.append(frame.columns)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in frame.iter_rows():
+        sheet.append([None if isinstance(v, float) and math.isnan(v) else v for v in row])
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(frame.columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(column) + 2, 10), 40)
+    meta = workbook.create_sheet("metadata")
+    meta.append(["felt", "verdi"])
+    for cell in meta[1]:
+        cell.font = Font(bold=True)
+    warning = metadata.get("advarsel")
+    for field, value in metadata.items():
+        meta.append([field, value])
+        if field == "advarsel" and warning:
+            for cell in meta[meta.max_row]:
+                cell.font = Font(bold=True, color="FFFFFF", size=13)
+                cell.fill = PatternFill("solid", fgColor="B2182B")
+    meta.column_dimensions["A"].width = 22
+    meta.column_dimensions["B"].width = 110
+    for row in meta.iter_rows(min_row=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+        row[0].alignment = Alignment(vertical="top")
+    workbook.properties.title = metadata.get("indikator", "Eksport")
+    workbook.properties.description = (warning + "\n" if warning else "") + metadata.get("definisjon", "")
+    workbook.properties.creator = metadata.get("generert_av", "")
+    if warning:
+        workbook.properties.keywords = "SYNTETISKE DEMODATA"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _parquet(frame: pl.DataFrame, metadata: dict[str, str]) -> bytes:
+    import pyarrow.parquet as pq
+
+    arrow = frame.to_arrow()
+    existing = dict(arrow.schema.metadata or {})
+    existing.update({k.encode("utf-8"): v.encode("utf-8") for k, v in metadata.items()})
+    buffer = io.BytesIO()
+    pq.write_table(arrow.replace_schema_metadata(existing), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _json_value(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+def _json(frame: pl.DataFrame, metadata: dict[str, str]) -> bytes:
+    rows = [{k: _json_value(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+    return json.dumps({"metadata": metadata, "data": rows}, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def export_frame(table: pl.DataFrame, metadata: dict[str, str], fmt: str = "csv") -> pl.DataFrame:
+    """The table exactly as written for ``fmt`` (Norwegian columns, plus metadata columns for CSV)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    _check_suppression(table)
+    frame = _export_frame(table)
+    if fmt in ("csv", "csv-plain"):
+        frame = pl.concat([frame, _row_metadata(table, metadata)], how="horizontal")
+    frame = _synthetic_column(frame, metadata, as_text=fmt == "csv")
+    if fmt == "csv":
+        frame = _bool_to_text(frame)
+    return frame
+
+
+def export_bytes(table: pl.DataFrame, metadata: dict, fmt: str = "csv") -> tuple[bytes, str, str]:
+    """``(content, mime_type, extension)`` of ``table`` in ``fmt`` with ``metadata`` embedded.
+
+    ``fmt``: ``csv`` (Norwegian: UTF-8 with BOM, ``;``, decimal comma, ja/nei), ``csv-plain``
+    (UTF-8, ``,``, decimal point, true/false), ``xlsx`` (sheets ``data`` and ``metadata``),
+    ``parquet`` (key-value metadata) or ``json``. Raises ``ValueError`` on an unknown format
+    and ``UnsafeExportError`` if a masked row still holds a figure.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    metadata = {str(k): "" if v is None else str(v) for k, v in metadata.items()}
+    frame = export_frame(table, metadata, fmt)
+    if fmt == "csv":
+        content = _csv(frame, nb=True)
+    elif fmt == "csv-plain":
+        content = _csv(frame, nb=False)
+    elif fmt == "xlsx":
+        content = _xlsx(frame, metadata)
+    elif fmt == "parquet":
+        content = _parquet(frame, metadata)
+    else:
+        content = _json(frame, metadata)
+    mime, extension = MIME_TYPES[fmt]
+    return content, mime, extension
+
+
+def export_file_name(indicator_id: str, level: str | None = None, periods: str | None = None, extension: str = "csv") -> str:
+    """A safe default file name: ``indicator_level_periods.ext``."""
+    parts = [indicator_id] + [p for p in (level, periods) if p]
+    stem = "_".join(parts)
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in stem.replace("–", "-"))
+    return f"{stem}.{extension}"
+
+
+# --- catalogue -----------------------------------------------------------------------------
+
+
+def catalogue_frame() -> pl.DataFrame:
+    """The catalogue as one row per indicator, Norwegian columns (for katalog.csv etc.)."""
+    catalogue = load_catalogue()
+    groups = {g.id: g.name for g in catalogue.groups}
+    rows = []
+    for ind in catalogue.indicators:
+        meta = indicator_metadata(ind)
+        rows.append({
+            "gruppe": ind.group,
+            "gruppenavn": groups.get(ind.group, ind.group),
+            "indikator_id": ind.id,
+            "indikator": ind.name,
+            "kortnavn": ind.short_name,
+            "definisjon": ind.description,
+            "type": {"rate": "rate", "proportion": "andel"}.get(ind.type, ind.type),
+            "teller": meta["teller"],
+            "nevner": meta["nevner"],
+            "enhet": ind.unit_label,
+            "standardisert": ind.is_standardised,
+            "standardisering": meta["standardisering"],
+            "retning": meta["retning"],
+            "kilde": ind.source,
+            "maal": ind.target.value if ind.target else None,
+            "foerste_aar": ind.first_year,
+            "dekning": {"complete": "hele landet", "local": "lokal registrering"}.get(ind.coverage, ind.coverage),
+            "prikkegrense": ind.suppression_threshold,
+        })
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def catalogue_bytes(fmt: str, key=None) -> tuple[bytes, str, str]:
+    """The catalogue in an export format (with the provenance and synthetic-data metadata)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    key = key or data.current_key()
+    extraction, sources, synthetic = _provenance(key)
+    metadata = {
+        "advarsel": SYNTHETIC_WARNING if synthetic else "",
+        "indikator": "Indikatorkatalog",
+        "uttrekksdato": extraction,
+        "datagrunnlag": sources,
+        "flagg": flags_text(),
+        "syntetiske_data": "ja" if synthetic else "nei",
+        "generert": datetime.now().replace(microsecond=0).isoformat(sep=" "),
+        "generert_av": "Styringsinformasjon for helsefellesskapene",
+    }
+    frame = catalogue_frame().with_columns(pl.lit(synthetic).alias("syntetiske_data"))
+    if fmt == "csv":
+        content = _csv(_bool_to_text(frame), nb=True)
+    elif fmt == "csv-plain":
+        content = _csv(frame, nb=False)
+    elif fmt == "xlsx":
+        content = _xlsx(frame, metadata)
+    elif fmt == "parquet":
+        content = _parquet(frame, metadata)
+    else:
+        content = _json(frame, metadata)
+    mime, extension = MIME_TYPES[fmt]
+    return content, mime, extension

@@ -49,6 +49,45 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from data_loaders.importers import ImportUsageError, ImportValidationError, import_files
+
+    started = time.perf_counter()
+    try:
+        summary = import_files(
+            args.files,
+            args.format,
+            measure=args.measure,
+            allow_split_allocation=args.allow_split_allocation,
+            coverage=args.coverage,
+            source=args.source,
+            extraction_date=args.extraction_date,
+            replace_demo=args.replace_demo,
+            dry_run=args.dry_run,
+            database_url=args.database_url,
+        )
+    except ImportUsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ImportValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(summary.render())
+    print(f"\nDone in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from data_loaders.importers import ImportUsageError, init_store
+
+    try:
+        print(init_store(store.get_engine(args.database_url), force=args.force))
+    except ImportUsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data_loaders", description="Build, inspect and load the data store.")
     parser.add_argument("--database-url", default=None, help="SQLAlchemy URL (default: DATABASE_URL or the SQLite demo file)")
@@ -58,6 +97,30 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_cmd_demo)
     info = sub.add_parser("info", help="print what is loaded")
     info.set_defaults(func=_cmd_info)
+    init = sub.add_parser("init", help="create an empty store with the reference tables (for real data)")
+    init.add_argument("--force", action="store_true", help="empty a store that already holds data")
+    init.set_defaults(func=_cmd_init)
+    imp = sub.add_parser(
+        "import",
+        help="validate files and load them into the store (one transaction)",
+        description="Import real data. Formats and examples: docs/importing.md. Nothing is written unless every "
+        "file passes validation. Exit status: 0 ok, 1 validation failed, 2 usage error.",
+    )
+    imp.add_argument("--format", required=True, choices=["ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "geometry"],
+                     help="the format of the files")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="files to import (all in one transaction)")
+    imp.add_argument("--measure", help="fhi-csv: the catalogue measure the TELLER column counts")
+    imp.add_argument("--allow-split-allocation", action="store_true",
+                     help="allocate figures of split kommuner by population share, and FHI counts over several age "
+                     "bands by population (approximate; listed in the summary)")
+    imp.add_argument("--coverage", choices=["auto", "all", "present"], default="auto",
+                     help="register: which kommuner count as reported for each measure-year (default: all for national "
+                     "registers, present otherwise)")
+    imp.add_argument("--source", help="source text recorded in the dataset table (default per format)")
+    imp.add_argument("--extraction-date", help="date the data were extracted, YYYY-MM-DD (default: from the file)")
+    imp.add_argument("--replace-demo", action="store_true", help="remove the synthetic demo data in the same transaction")
+    imp.add_argument("--dry-run", action="store_true", help="validate and summarise only; write nothing")
+    imp.set_defaults(func=_cmd_import)
     args = parser.parse_args(argv)
     if args.database_url is None:
         args.database_url = settings().database_url

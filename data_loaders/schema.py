@@ -154,3 +154,13 @@ measure_coverage = Table(
 )
 
 REFERENCE_TABLES = (fylke, kommune, helsefellesskap, kommune_helsefellesskap)
+
+# Small key/value settings kept in the store, e.g. the path of an imported kommune GeoJSON
+# (key "kommune_geojson"), written by `python -m data_loaders import --format geometry`.
+app_setting = Table(
+    "app_setting",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -257,3 +257,132 @@ def measure_summary(engine: Engine) -> pl.DataFrame:
         {"first_year": pl.Int32, "last_year": pl.Int32, "kommuner": pl.Int64},
     )
     return coverage.join(counts, on="measure_id", how="left").sort("measure_id")
+
+
+# --- bulk writes and helpers for the importers (data_loaders.importers) -------------------
+
+
+def insert_rows(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> int:
+    """Insert ``frame`` fast: COPY on PostgreSQL, executemany on the raw SQLite cursor.
+
+    Runs on the connection's open transaction. Columns are matched by name.
+    """
+    columns = [c.name for c in table.columns if c.name in frame.columns]
+    if frame.height == 0:
+        return 0
+    frame = frame.select(columns)
+    dialect = conn.dialect.name
+    if dialect not in ("postgresql", "sqlite"):
+        return write_frame(conn, table, frame)
+    try:
+        return _insert_raw(conn, table, frame, columns)
+    except conn.dialect.loaded_dbapi.Error as exc:  # same exception types as SQLAlchemy raises elsewhere
+        raise sa.exc.DBAPIError.instance(f"bulk insert into {table.name}", None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def _insert_raw(conn: Connection, table: sa.Table, frame: pl.DataFrame, columns: list[str]) -> int:
+    dialect = conn.dialect.name
+    raw = conn.connection.driver_connection
+    if dialect == "postgresql":
+        names = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cursor:
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT csv)') as copy:
+                for chunk in frame.iter_slices(_CHUNK_ROWS * 4):
+                    copy.write(chunk.write_csv(include_header=False))
+        return frame.height
+    if dialect == "sqlite":
+        placeholders = ", ".join("?" for _ in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor = raw.cursor()
+        try:
+            for chunk in frame.iter_slices(_CHUNK_ROWS * 4):
+                cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})', chunk.iter_rows())
+        finally:
+            cursor.close()
+        return frame.height
+    raise ValueError(dialect)
+
+
+def upsert_dataset(
+    conn: Connection,
+    dataset_id: str,
+    *,
+    source: str,
+    description: str,
+    extraction_date: str,
+    synthetic: bool,
+    row_count: int,
+    file_name: str | None = None,
+    file_sha256: str | None = None,
+) -> None:
+    """Insert or update one dataset's provenance row (an update keeps rows that refer to it valid)."""
+    values = dict(
+        source=source, description=description, extraction_date=extraction_date, synthetic=synthetic,
+        file_name=file_name, file_sha256=file_sha256, imported_at=datetime.now(timezone.utc), row_count=row_count,
+    )
+    d = schema.dataset
+    updated = conn.execute(sa.update(d).where(d.c.dataset_id == dataset_id).values(**values)).rowcount
+    if not updated:
+        conn.execute(d.insert().values(dataset_id=dataset_id, **values))
+
+
+def dataset_row_counts(conn: Connection) -> dict[str, int]:
+    """Rows per dataset_id over population, event_count and measure_coverage."""
+    totals: dict[str, int] = {}
+    for table in (schema.population, schema.event_count, schema.measure_coverage):
+        query = sa.select(table.c.dataset_id, sa.func.count()).group_by(table.c.dataset_id)
+        for dataset_id, n in conn.execute(query):
+            totals[dataset_id] = totals.get(dataset_id, 0) + int(n)
+    return totals
+
+
+def refresh_dataset_counts(conn: Connection, before: dict[str, int]) -> list[str]:
+    """Set every dataset's row_count; drop datasets whose rows were all replaced. Returns those dropped."""
+    after = dataset_row_counts(conn)
+    d = schema.dataset
+    dropped = []
+    for dataset_id in conn.execute(sa.select(d.c.dataset_id)).scalars().all():
+        n = after.get(dataset_id, 0)
+        if n == 0 and before.get(dataset_id, 0) > 0:
+            conn.execute(sa.delete(d).where(d.c.dataset_id == dataset_id))
+            dropped.append(dataset_id)
+        elif dataset_id in after or before.get(dataset_id, 0) > 0:
+            conn.execute(sa.update(d).where(d.c.dataset_id == dataset_id).values(row_count=n))
+    return dropped
+
+
+def delete_synthetic(conn: Connection) -> int:
+    """Remove every row of synthetic datasets (and the datasets). Returns the rows removed."""
+    d = schema.dataset
+    ids = conn.execute(sa.select(d.c.dataset_id).where(d.c.synthetic.is_(True))).scalars().all()
+    removed = 0
+    for table in (schema.population, schema.event_count, schema.measure_coverage):
+        if ids:
+            removed += conn.execute(sa.delete(table).where(table.c.dataset_id.in_(ids))).rowcount or 0
+    if ids:
+        conn.execute(sa.delete(d).where(d.c.dataset_id.in_(ids)))
+    return removed
+
+
+def set_app_setting(conn: Connection, key: str, value: str) -> None:
+    s = schema.app_setting
+    now = datetime.now(timezone.utc)
+    if not conn.execute(sa.update(s).where(s.c.key == key).values(value=value, updated_at=now)).rowcount:
+        conn.execute(s.insert().values(key=key, value=value, updated_at=now))
+
+
+def load_app_setting(engine: Engine, key: str) -> str | None:
+    """A value from the ``app_setting`` table (None if unset or the table does not exist yet)."""
+    if not sa.inspect(engine).has_table("app_setting"):
+        return None
+    s = schema.app_setting
+    with engine.connect() as conn:
+        return conn.execute(sa.select(s.c.value).where(s.c.key == key)).scalar_one_or_none()
+
+
+def has_reference(engine: Engine) -> bool:
+    """True when the reference tables exist and hold the kommuner."""
+    if not sa.inspect(engine).has_table("kommune"):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.kommune)).scalar_one() > 0

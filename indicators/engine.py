@@ -17,9 +17,15 @@ import polars as pl
 from data_loaders.reference import LEVELS, NATIONAL_ID, NATIONAL_NAME
 from indicators import data, methods, result_cache
 from indicators.catalogue import Indicator, load_catalogue
-from indicators.suppression import FORCED, SECONDARY, SMALL_COUNT, Relation, suppress
+from indicators.suppression import FORCED, SECONDARY, SMALL_COUNT, Relation, count_cost, suppress
 
 SUPPRESSION_LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
+# Extra masks fall on kommuner before the totals that users read most.
+_MASK_ORDER = {"kommune": 0, "fylke": 1, "helsefellesskap": 2, "rhf": 3, "land": 4}
+
+
+def _mask_cost(cell: tuple[str, str], numerators, denominators) -> tuple:
+    return (_MASK_ORDER[cell[0]], *count_cost(cell, numerators, denominators))
 POOLING_YEARS = 3
 RHF_ORDER = ("Helse Nord RHF", "Helse Midt-Norge RHF", "Helse Vest RHF", "Helse Sør-Øst RHF")
 
@@ -341,7 +347,7 @@ def _suppress(key: data.DataKey, ind: Indicator, period: Period, table: pl.DataF
     forced = _temporal_forced(key, ind, period, keys) if period.is_pooled else []
     masked = suppress(
         numerators, denominators, _relations(key, frozenset(reported)), ind.suppression_threshold,
-        protect_denominator=ind.denominator_is_sensitive, forced=forced,
+        protect_denominator=ind.denominator_is_sensitive, forced=forced, cost=_mask_cost,
     )
     return pl.DataFrame(
         {"level": [k[0] for k in masked], "area_id": [k[1] for k in masked], "suppression": list(masked.values())},

@@ -350,9 +350,13 @@ def _export_frame(table: pl.DataFrame) -> pl.DataFrame:
     return table.select(exprs)
 
 
-def _row_metadata(table: pl.DataFrame, metadata: dict[str, str]) -> pl.DataFrame:
-    """Metadata columns for every row (per-indicator fields looked up by the row's indicator)."""
+def _row_metadata(table: pl.DataFrame, metadata: dict[str, str]) -> list[pl.Series]:
+    """Metadata columns for every row (per-indicator fields looked up by the row's indicator).
+
+    A column the table already has (e.g. ``kilde`` or ``indikator`` in a profile) is kept as is.
+    """
     n = table.height
+    existing = {COLUMN_NAMES.get(c, c) for c in table.columns}
     columns: dict[str, pl.Series] = {}
     catalogue = load_catalogue()
     per_row: list[dict[str, str]] | None = None
@@ -367,14 +371,16 @@ def _row_metadata(table: pl.DataFrame, metadata: dict[str, str]) -> pl.DataFrame
                     cache[ind_id] = {}
             per_row.append(cache[ind_id])
     for column, field in METADATA_COLUMNS.items():
+        if column in existing:
+            continue
         if per_row is not None and field in PER_INDICATOR_FIELDS:
             values = [m.get(field, metadata.get(field, "")) for m in per_row]
         else:
             values = [metadata.get(field, "")] * n
         columns[column] = pl.Series(column, values, dtype=pl.String)
-    if "enhet" not in [COLUMN_NAMES.get(c, c) for c in table.columns]:
+    if "enhet" not in existing:
         columns["enhet"] = pl.Series("enhet", [metadata.get("enhet", "")] * n, dtype=pl.String)
-    return pl.DataFrame(list(columns.values()))
+    return list(columns.values())
 
 
 def _synthetic_column(frame: pl.DataFrame, metadata: dict[str, str], as_text: bool) -> pl.DataFrame:
@@ -472,7 +478,7 @@ def export_frame(table: pl.DataFrame, metadata: dict[str, str], fmt: str = "csv"
     _check_suppression(table)
     frame = _export_frame(table)
     if fmt in ("csv", "csv-plain"):
-        frame = pl.concat([frame, _row_metadata(table, metadata)], how="horizontal")
+        frame = frame.with_columns(_row_metadata(table, metadata))
     frame = _synthetic_column(frame, metadata, as_text=fmt == "csv")
     if fmt == "csv":
         frame = _bool_to_text(frame)

@@ -1,0 +1,90 @@
+"""Property test over the engine's real output: no published table reveals a masked count.
+
+For a random indicator, year (or pooled period) and suppression threshold, the published
+tables of every level are read through the public API. The relations between them are
+rebuilt here from the area table (independently of the engine), and the masked counts,
+taken from the store, must be neither exposed by a relation nor determined by the published
+totals (the rank test from test_suppression).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import indicators
+from indicators import Period, compute, load_catalogue
+from indicators.suppression import Relation
+from tests.test_suppression import recoverable
+
+IDS = [i.id for i in load_catalogue().indicators]
+LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
+
+
+def _relations(areas: pl.DataFrame, reported: set[str]) -> list[Relation]:
+    rows = areas.filter(pl.col("kommunenummer").is_in(list(reported))).to_dicts()
+    relations = []
+    for level, column in (("helsefellesskap", "helsefellesskap_id"), ("fylke", "fylkesnummer")):
+        groups: dict[str, list] = {}
+        for row in rows:
+            groups.setdefault(row[column], []).append(("kommune", row["kommunenummer"]))
+        relations += [Relation((level, parent), tuple(children)) for parent, children in groups.items()]
+    rhf: dict[str, set] = {}
+    for row in rows:
+        rhf.setdefault(row["rhf"], set()).add(("helsefellesskap", row["helsefellesskap_id"]))
+    relations += [Relation(("rhf", r), tuple(sorted(h))) for r, h in rhf.items()]
+    relations.append(Relation(("land", "0"), tuple(("rhf", r) for r in rhf)))
+    relations.append(Relation(("land", "0"), tuple(sorted({("fylke", r["fylkesnummer"]) for r in rows}))))
+    return relations
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(indicator_id=st.sampled_from(IDS), pick=st.integers(min_value=0, max_value=50), threshold=st.sampled_from([5, 8]),
+       pooled=st.booleans())
+def test_published_tables_never_reveal_a_masked_count(monkeypatch, indicator_id, pick, threshold, pooled):
+    from data_loaders.config import settings as app_settings
+
+    monkeypatch.setenv("STYRING_SUPPRESSION_THRESHOLD", str(threshold))
+    app_settings.cache_clear()
+    try:
+        periods = indicators.pooled_periods(indicator_id) if pooled else []
+        if periods:
+            period = periods[pick % len(periods)]
+        else:
+            years = indicators.available_years(indicator_id)
+            period = Period(years[pick % len(years)], years[pick % len(years)])
+        tables = {level: compute(indicator_id, level, period=period) for level in LEVELS}
+        # The true counts, for checking only (never published).
+        from indicators.engine import _period_table
+
+        truth = _period_table(indicators.current_key(), indicator_id, period)
+        raw = dict(zip(zip(truth["level"], truth["area_id"]), truth["numerator"].fill_null(0.0)))
+    finally:
+        app_settings.cache_clear()
+    published, masked = set(), set()
+    for level, table in tables.items():
+        for row in table.select("area_id", "flag", "numerator").iter_rows(named=True):
+            key = (level, row["area_id"])
+            if row["flag"] == "not_reported":
+                continue
+            if row["flag"] in indicators.SUPPRESSION_FLAGS:
+                assert row["numerator"] is None
+                masked.add(key)
+            else:
+                published.add(key)
+                assert row["numerator"] == raw[key]
+    for key, value in raw.items():
+        if key in published | masked and 0 < value < threshold:
+            assert key in masked, f"small count {value} published at {key}"
+    reported = {area for level, area in published | masked if level == "kommune"}
+    relations = _relations(indicators.data.areas(indicators.current_key()), reported)
+    present = published | masked
+    for rel in relations:
+        if rel.parent in masked or rel.parent not in present:
+            continue
+        hidden = [c for c in rel.children if c in masked]
+        if hidden:
+            total = sum(raw[c] for c in hidden)
+            assert len(hidden) >= 2 and (total == 0 or total >= threshold), (rel.parent, hidden, total)
+    assert recoverable(masked, relations, present) == []

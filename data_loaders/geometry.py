@@ -60,10 +60,24 @@ class GeometryDataError(ValueError):
 # --------------------------------------------------------------------------- loading
 
 
+def _imported_geometry_path() -> str | None:
+    """The GeoJSON path recorded in the store by ``import --format geometry``, if any."""
+    from data_loaders import store
+
+    try:
+        return store.load_app_setting(store.get_engine(), "kommune_geojson")
+    except Exception:  # no store yet, or one we cannot read: fall back to the bundled layer
+        return None
+
+
 def resolve_geometry_path(path: Path | str | None = None) -> Path:
-    """The file :func:`load_kommune_geometry` reads: ``path``, the setting, or the bundled asset."""
+    """The file :func:`load_kommune_geometry` reads.
+
+    In order: ``path``; the setting ``kommune_geojson`` (``STYRING_KOMMUNE_GEOJSON``); the
+    file recorded in the store by the geometry importer; the bundled asset.
+    """
     if path is None:
-        path = settings().kommune_geojson or BUNDLED_GEOJSON
+        path = settings().kommune_geojson or _imported_geometry_path() or BUNDLED_GEOJSON
     # A relative path is taken from the current working directory.
     return Path(path).expanduser().resolve()
 

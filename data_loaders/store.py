@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -42,10 +41,17 @@ class StoreNotReadyError(RuntimeError):
     """The store has no data yet; the message says how to build it."""
 
 
-@lru_cache(maxsize=8)
+_engines: dict[str, Engine] = {}
+
+
 def get_engine(url: str | None = None) -> Engine:
-    """A pooled engine per URL. SQLite files get their folder created."""
+    """A pooled engine per URL (default: the configured ``DATABASE_URL``), created once.
+
+    SQLite files get their folder created and foreign keys switched on.
+    """
     url = url or settings().database_url
+    if url in _engines:
+        return _engines[url]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, future=True)
@@ -57,7 +63,15 @@ def get_engine(url: str | None = None) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+    _engines[url] = engine
     return engine
+
+
+def dispose_engines() -> None:
+    """Close and forget every cached engine (tests that swap stores call this)."""
+    for engine in list(_engines.values()):
+        engine.dispose()
+    _engines.clear()
 
 
 def create_schema(engine: Engine) -> None:
@@ -69,11 +83,15 @@ def drop_schema(engine: Engine) -> None:
 
 
 def has_data(engine: Engine) -> bool:
+    """True when the store holds population or counts."""
     inspector = sa.inspect(engine)
     if not inspector.has_table("population"):
         return False
     with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(schema.population)).scalar_one() > 0
+        for table in (schema.population, schema.event_count):
+            if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+                return True
+    return False
 
 
 def write_frame(conn: Connection, table: sa.Table, frame: pl.DataFrame) -> int:

@@ -222,7 +222,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool)
     init_store(engine)
     engine.dispose()
-    store.get_engine.cache_clear()
+    store.dispose_engines()
     return path
 
 

@@ -351,3 +351,27 @@ def test_official_2024_file_via_environment(official_2024, clean_settings):
     gdf = load_kommune_geometry()
     assert len(gdf) == 357
     assert kommuner_without_own_geometry(gdf) == []
+
+
+def test_an_imported_geometry_file_is_used_when_nothing_else_is_set(tmp_path, monkeypatch):
+    """`import --format geometry` records the file in the store; the loader then reads it."""
+    from data_loaders import store
+    from data_loaders.config import settings as app_settings
+    from data_loaders.geometry import resolve_geometry_path
+
+    if not OFFICIAL_2024.is_file():
+        pytest.skip(f"official 2024 kommune file not available at {OFFICIAL_2024}")
+    official = OFFICIAL_2024
+    url = f"sqlite:///{tmp_path / 'geo.sqlite'}"
+    engine = store.get_engine(url)
+    store.create_schema(engine)
+    with engine.begin() as conn:
+        store.set_app_setting(conn, "kommune_geojson", str(official))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("STYRING_KOMMUNE_GEOJSON", raising=False)
+    app_settings.cache_clear()
+    try:
+        assert resolve_geometry_path() == official.resolve()
+        assert kommuner_without_own_geometry(load_kommune_geometry()) == []
+    finally:
+        app_settings.cache_clear()

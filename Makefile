@@ -23,9 +23,10 @@ install: $(VENV)/.runtime-installed
 
 install-dev: $(VENV)/.dev-installed
 
-## Build the synthetic demo store if it is missing (data/demo.sqlite).
+## Build the synthetic demo store if it is missing (data/demo.sqlite), then fill the result cache.
 demo: install
 	$(PY) -m data_loaders demo --if-missing
+	$(PY) -m indicators warm
 
 ## Start the dashboard on the embedded demo data.
 run: demo

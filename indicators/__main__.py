@@ -358,6 +358,23 @@ def cmd_deck(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_warm(args: argparse.Namespace) -> int:
+    """Compute every indicator's single years and pooled periods once, filling the result cache."""
+    import time
+
+    import indicators
+
+    key = indicators.current_key()
+    started = time.perf_counter()
+    catalogue = indicators.load_catalogue()
+    for ind in catalogue.indicators:
+        indicators.compute(ind.id, "land", key=key)
+        for period in indicators.pooled_periods(ind.id, key):
+            indicators.compute(ind.id, "land", period=period, key=key)
+    print(f"computed {len(catalogue.indicators)} indicators in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 
@@ -370,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,deck}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,deck,warm}", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("list", help="print the indicator catalogue")
@@ -408,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE.pptx")
     p.add_argument("--pdf", action="store_true", help="also write FILE.pdf (needs LibreOffice)")
     p.set_defaults(func=cmd_deck)
+
+    p = sub.add_parser("warm", help="compute every indicator once so the dashboard starts fast (after a build or import)")
+    p.set_defaults(func=cmd_warm)
     return parser
 
 

@@ -203,3 +203,12 @@ def test_module_entry_point_errors_without_traceback():
         timeout=120,
     )
     assert help_text.returncode == 0 and "compute" in help_text.stdout and "deck" in help_text.stdout
+
+
+def test_warm_fills_the_result_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STYRING_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["warm"]) == 0
+    assert "computed 22 indicators" in capsys.readouterr().err
+    # one table of single years per indicator, plus one per pooled period
+    expected = sum(1 + len(indicators.pooled_periods(i.id)) for i in indicators.load_catalogue().indicators)
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == expected

@@ -1,0 +1,110 @@
+"""Kommuner: the statsforvalter compares kommuner (funnel plot, table, map, pooled periods).
+
+URL: ?scope=land|fylke|helsefellesskap&area=<fylkesnummer or hf id>&group=&indicator=&period=2024|2023-2025
+"""
+
+import polars as pl
+import streamlit as st
+
+from indicators import IndicatorRequestError
+from ui import cache, charts, downloads, layout, maps, pickers, state, summaries, tables, theme
+
+key = cache.data_key()
+synthetic = cache.is_synthetic(key)
+
+layout.page_heading(
+    "Kommuner: sammenligning innen fylke eller helsefellesskap",
+    "For statsforvalteren og kommunene: hvilke kommuner skiller seg ut fra landet mer enn tilfeldig variasjon "
+    "kan forklare? Traktplottet viser hver kommune mot antall innbyggere eller utskrivninger den bygger på.",
+)
+
+SCOPES = {"fylke": "Fylke (statsforvalter)", "helsefellesskap": "Helsefellesskap", "land": "Hele landet"}
+c1, c2 = st.columns([1.3, 2])
+with c1:
+    scope = pickers.choice("ko", "scope", "Avgrens kommunene etter", SCOPES, default="land", what="avgrensning",
+                           widget="segmented")
+with c2:
+    if scope == "fylke":
+        fylker = cache.fylker(key)
+        names = dict(zip(fylker["fylkesnummer"].to_list(), fylker["fylkesnavn"].to_list()))
+        state.seed("ko_area_fylke", "area", list(names), list(names)[0], what="fylke",
+                   describe=lambda f: f"«{names.get(f, f)}»")
+        area = st.selectbox("Fylke", list(names), key="ko_area_fylke", format_func=lambda f: f"{names[f]} ({f})")
+        members = pickers.kommuner_in(key, fylke=area)
+        scope_label = names[area]
+    elif scope == "helsefellesskap":
+        area = pickers.helsefellesskap_picker("ko", key, param="area", label="Helsefellesskap")
+        members = pickers.kommuner_in(key, helsefellesskap=area)
+        scope_label = pickers.labels_for(key, "helsefellesskap")[area]
+    else:
+        area = None
+        members = None
+        scope_label = "hele landet"
+        st.caption("Alle 357 kommuner. Velg fylke eller helsefellesskap for å se færre.")
+
+c3, c4, c5 = st.columns([1.1, 2.0, 0.9])
+ind = pickers.indicator_picker("ko", group_column=c3, indicator_column=c4)
+with c5:
+    period = pickers.period_picker("ko", key, ind)
+colour_by = pickers.choice("ko", "colour", "Farge i kartet", maps.COLOUR_MODES, default="deviation",
+                           what="fargevalg", widget="segmented")
+state.show_messages()
+state.sync_url({"scope": scope, "area": area, "group": ind.group, "indicator": ind.id, "period": period,
+                "colour": colour_by})
+
+layout.indicator_card(ind)
+if period is None:
+    st.stop()
+
+try:
+    table = cache.compute(key, ind.id, "kommune", period=period)
+    plot = cache.funnel(key, ind.id, "kommune", period, tuple(members) if members is not None else None)
+except IndicatorRequestError as error:
+    st.warning(f"Kan ikke vise indikatoren for dette valget: {error}")
+    st.stop()
+if members is not None:
+    table = table.filter(pl.col("area_id").is_in(members))
+period_text = state.period_label(period)
+
+hidden = table.filter(pl.col("value").is_null()).height
+if hidden and period[0] == period[1]:
+    pooled = cache.pooled_periods(key, ind.id)
+    if pooled:
+        st.info(f"{hidden} av {table.height} kommuner har skjult eller manglende verdi i {period[0]}. "
+                f"Velg en treårsperiode (for eksempel {state.period_label(tuple(pooled[0]))}) under «Periode» "
+                "for å slå sammen tre år, slik at små kommuner kan vises.", icon=":material/info:")
+
+st.html(summaries.funnel_answer(plot.points, scope_label.capitalize() if scope == "land" else scope_label, ind))
+label_outside = "95" if plot.points.height <= 80 else "99_8"
+fig = charts.funnel_plot(plot.points, plot.limits, plot.target, ind, period=period_text, synthetic=synthetic,
+                         scope_label=scope_label, label_outside=label_outside)
+st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ko_funnel",
+                alt=f"Traktplott med {plot.points.height} kommuner i {scope_label}: verdi mot nevner, med 95 %- og "
+                    "99,8 %-grenser rundt landsverdien. Kommunene utenfor grensene er listet over diagrammet.")
+st.caption("Traktplottet bruker ikke-standardiserte (rå) verdier, slik at hver kommune sammenlignes med det som er "
+           "ventet ut fra tilfeldig variasjon ved dens størrelse. Kommuner med skjulte tall er ikke med. "
+           + ("Navn vises for kommuner utenfor 95 %-grensene." if label_outside == "95"
+              else "Navn vises for kommuner utenfor 99,8 %-grensene; pek på et punkt for å se navnet."))
+
+positions = dict(zip(plot.points["area_id"].to_list(), plot.points["position_label"].to_list()))
+areas = cache.areas(key).select("kommunenummer", "helsefellesskap_navn", "fylkesnavn")
+table = table.join(areas, left_on="area_id", right_on="kommunenummer", how="left")
+left, right = st.columns([1, 1.5], gap="large")
+with left:
+    st.subheader(f"Kart: {scope_label}, {period_text}", anchor=False)
+    maps.choropleth(table.drop("helsefellesskap_navn", "fylkesnavn"), ind, level="kommune", kommuner=members,
+                    colour_by=colour_by, height=560, key="ko_map")
+with right:
+    st.subheader("Kommunene i tabell", anchor=False)
+    st.caption("Klikk på en kolonneoverskrift for å sortere. «–» betyr skjult eller ikke rapportert; forklaringen står "
+               "i kolonnen Merknad.")
+    tables.show(table.sort("value", descending=True, nulls_last=True), ind, key="ko_table", name_label="Kommune",
+                extra={k: v for k, v in (("helsefellesskap_navn", "Helsefellesskap"), ("fylkesnavn", "Fylke"))
+                       if not (scope == "fylke" and k == "fylkesnavn") and not (scope == "helsefellesskap"
+                                                                             and k == "helsefellesskap_navn")},
+                funnel_positions=positions,
+                height=560)
+downloads.download_section(table.drop("helsefellesskap_navn", "fylkesnavn"), ind.id, "kommuner",
+                           f"kommunetabellen ({scope_label}, {period_text})",
+                           stem=downloads.file_stem(ind.id, "kommuner", scope, area, state.period_text(period)),
+                           data_key=key)

@@ -1,0 +1,87 @@
+"""Oversikt: one indicator across the 19 helsefellesskap (map, ranking, variation, trend).
+
+URL: ?group=&indicator=&period=2024|2023-2025&level=helsefellesskap|kommune&colour=deviation|significance&area=<hf id>
+"""
+
+import polars as pl
+import streamlit as st
+
+from indicators import IndicatorRequestError
+from ui import cache, charts, downloads, layout, maps, pickers, state, summaries, tables, theme
+
+key = cache.data_key()
+synthetic = cache.is_synthetic(key)
+
+layout.page_heading(
+    "Oversikt: helsefellesskapene sammenlignet",
+    "Velg en prioritert gruppe og en indikator. Kartet og søylene viser hvert helsefellesskap mot landet; "
+    "fargen sier om forskjellen er statistisk sikker (95 % konfidensintervall).",
+)
+
+c1, c2, c3 = st.columns([1.1, 2.0, 0.9])
+ind = pickers.indicator_picker("ov", group_column=c1, indicator_column=c2)
+with c3:
+    period = pickers.period_picker("ov", key, ind)
+c4, c5, c6 = st.columns([1.1, 1.3, 1.6])
+with c4:
+    level = pickers.choice("ov", "level", "Kartnivå", pickers.LEVEL_OPTIONS, default="helsefellesskap",
+                           what="kartnivå", widget="segmented")
+with c5:
+    colour_by = pickers.choice("ov", "colour", "Farge i kartet", maps.COLOUR_MODES, default="deviation",
+                               what="fargevalg", widget="segmented")
+with c6:
+    highlight = pickers.helsefellesskap_picker("ov", key, label="Fremhev et helsefellesskap", allow_none=True,
+                                               none_label="Ingen fremhevet", default=None)
+state.show_messages()
+state.sync_url({"group": ind.group, "indicator": ind.id, "period": period, "level": level, "colour": colour_by,
+                "area": highlight})
+
+layout.indicator_card(ind)
+if period is None:
+    st.stop()
+
+try:
+    hf_table = cache.compute(key, ind.id, "helsefellesskap", period=period)
+    map_table = hf_table if level == "helsefellesskap" else cache.compute(key, ind.id, "kommune", period=period)
+    spread = cache.variation(key, ind.id, "helsefellesskap", period)
+    hf_trend = cache.trend(key, ind.id, "helsefellesskap")
+    national_trend = cache.trend(key, ind.id, "land")
+except IndicatorRequestError as error:
+    st.warning(f"Kan ikke vise indikatoren for dette valget: {error}")
+    st.stop()
+
+labels = pickers.labels_for(key, "helsefellesskap")
+period_text = state.period_label(period)
+
+st.html(summaries.ranking_answer(hf_table, ind, labels, period_text))
+
+left, right = st.columns([1, 1.25], gap="large")
+with left:
+    st.subheader(f"Kart: {'helsefellesskap' if level == 'helsefellesskap' else 'kommuner'}, {period_text}", anchor=False)
+    maps.choropleth(map_table, ind, level=level, colour_by=colour_by, highlight=highlight if level == "helsefellesskap" else None,
+                    height=600, key="ov_map")
+with right:
+    fig = charts.ranked_bars(hf_table, ind, period=period_text, labels=labels, highlight=highlight, synthetic=synthetic)
+    st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ov_bars",
+                    alt=summaries.ranking_alt(hf_table, ind, labels))
+    st.html(tables.significance_legend(ind.direction))
+
+st.subheader("Variasjon mellom helsefellesskapene", anchor=False)
+summaries.variation_metrics(spread, period_text)
+
+st.subheader("Utvikling over tid", anchor=False)
+fig = charts.trend_chart(hf_trend, national_trend, ind, labels=labels, highlight=highlight, synthetic=synthetic,
+                         title=f"{ind.short_name}: helsefellesskapene og landet over tid")
+st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ov_trend",
+                alt=summaries.trend_alt(national_trend, ind, hf_trend, highlight, labels))
+st.caption("Grå linjer: hvert av de 19 helsefellesskapene (pek for navn). Svart stiplet: hele landet. "
+           "Velg «Fremhev et helsefellesskap» for å vise ett med 95 % konfidensintervall.")
+
+with st.expander("Tallene i tabell (alle 19 helsefellesskap)", expanded=False):
+    tables.show(hf_table.sort("value", descending=True, nulls_last=True), ind, key="ov_table",
+                name_label="Helsefellesskap")
+downloads.download_section(
+    pl.concat([hf_table, map_table], how="vertical_relaxed") if level == "kommune" else hf_table,
+    ind.id, "oversikt", f"tabellen for {ind.short_name} ({period_text})",
+    stem=downloads.file_stem(ind.id, level, state.period_text(period)), data_key=key,
+)

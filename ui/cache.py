@@ -1,0 +1,192 @@
+"""Cached access to the indicator engine for the pages.
+
+Every function takes the store's ``DataKey`` as its first argument so that ``st.cache_data``
+keys its entries by the data version: an import invalidates them. Geometry is shared across
+sessions with ``st.cache_resource``. Nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import polars as pl
+import streamlit as st
+
+import indicators
+from indicators import data as store_data
+from indicators.engine import Period
+
+CACHE_TTL = None  # entries live until the data version changes (the key changes)
+
+
+def data_key() -> indicators.DataKey:
+    """The current store's key (one cheap query per rerun)."""
+    return indicators.current_key()
+
+
+def catalogue() -> indicators.Catalogue:
+    return indicators.load_catalogue()  # cached by the engine (lru_cache)
+
+
+def _period(period: tuple[int, int] | None) -> Period | None:
+    return Period(*period) if period is not None else None
+
+
+_LOCKS: dict[tuple, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def ensure_computed(key: indicators.DataKey, indicator_id: str) -> None:
+    """Have the engine compute the indicator's single-year table once, even when a page and the
+    warm-up thread ask for it at the same time (the second caller waits, then hits the engine's
+    cache instead of computing it again)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault((key, indicator_id), threading.Lock())
+    with lock:
+        indicators.compute(indicator_id, "land", key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def compute(key: indicators.DataKey, indicator_id: str, level: str, years: tuple[int, ...] | None = None,
+            period: tuple[int, int] | None = None) -> pl.DataFrame:
+    if period is None or period[0] == period[1]:
+        ensure_computed(key, indicator_id)
+    return indicators.compute(indicator_id, level, years=list(years) if years else None, period=_period(period), key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def trend(key: indicators.DataKey, indicator_id: str, level: str) -> pl.DataFrame:
+    ensure_computed(key, indicator_id)
+    return indicators.trend(indicator_id, level, key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def variation(key: indicators.DataKey, indicator_id: str, level: str, period: tuple[int, int]) -> dict:
+    if period[0] == period[1]:
+        ensure_computed(key, indicator_id)
+    return indicators.variation(indicator_id, level, Period(*period), key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def funnel(key: indicators.DataKey, indicator_id: str, level: str, period: tuple[int, int],
+           area_ids: tuple[str, ...] | None = None) -> indicators.Funnel:
+    if period[0] == period[1]:
+        ensure_computed(key, indicator_id)
+    return indicators.funnel(indicator_id, level, Period(*period), list(area_ids) if area_ids is not None else None, key=key)
+
+
+@st.cache_data(show_spinner="Beregner profilen for helsefellesskapet …", max_entries=64)
+def profile(key: indicators.DataKey, helsefellesskap_id: str, year: int | None = None) -> pl.DataFrame:
+    for ind in catalogue().indicators:
+        ensure_computed(key, ind.id)
+    return indicators.profile(helsefellesskap_id, year, key=key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def available_years(key: indicators.DataKey, indicator_id: str) -> list[int]:
+    return indicators.available_years(indicator_id, key)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def pooled_periods(key: indicators.DataKey, indicator_id: str) -> list[tuple[int, int]]:
+    return [(p.start, p.end) for p in indicators.pooled_periods(indicator_id, key)]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def all_years(key: indicators.DataKey) -> list[int]:
+    return sorted({y for ind in catalogue().indicators for y in indicators.available_years(ind.id, key)})
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def areas(key: indicators.DataKey) -> pl.DataFrame:
+    return store_data.areas(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def helsefellesskap(key: indicators.DataKey) -> pl.DataFrame:
+    return store_data.helsefellesskap(key).sort("sort_order")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def fylker(key: indicators.DataKey) -> pl.DataFrame:
+    return store_data.areas(key).select("fylkesnummer", "fylkesnavn").unique().sort("fylkesnummer")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def datasets(key: indicators.DataKey) -> pl.DataFrame:
+    return store_data.datasets(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def is_synthetic(key: indicators.DataKey) -> bool:
+    return store_data.is_synthetic(key)
+
+
+# --- geometry (shared across sessions) ------------------------------------------------------
+
+
+def kommune_geometry() -> gpd.GeoDataFrame:
+    """Kommune polygons (the loader caches them per file and modification time, so a newly
+    imported boundary file is picked up without a restart)."""
+    from data_loaders.geometry import load_kommune_geometry
+
+    return load_kommune_geometry()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _dissolved(key: indicators.DataKey, path: str, _mtime_ns: int) -> gpd.GeoDataFrame:
+    from data_loaders.geometry import helsefellesskap_geometry as dissolve
+    from data_loaders.geometry import load_kommune_geometry
+
+    return dissolve(load_kommune_geometry(Path(path)), areas(key))
+
+
+def helsefellesskap_geometry(key: indicators.DataKey) -> gpd.GeoDataFrame:
+    """Helsefellesskap polygons dissolved from the kommuner (shared across sessions)."""
+    from data_loaders.geometry import resolve_geometry_path
+
+    path = resolve_geometry_path()
+    return _dissolved(key, str(path), path.stat().st_mtime_ns)
+
+
+def kommuner_without_own_geometry() -> list[str]:
+    from data_loaders.geometry import kommuner_without_own_geometry as without
+
+    return without(kommune_geometry())
+
+
+def geometry_notes() -> list[str]:
+    from data_loaders.geometry import geometry_notes as notes
+
+    return notes(kommune_geometry())
+
+
+# --- warm-up ------------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def start_warm_up(key: indicators.DataKey) -> threading.Thread | None:
+    """Compute every indicator once in a background thread (once per process and data version).
+
+    The engine keeps the results (in memory and on disk), so the first visit to the
+    Helsefellesskap profile, which needs the whole catalogue, does not wait for all of it.
+    Set ``STYRING_WARM_UP=0`` to switch this off.
+    """
+    if os.environ.get("STYRING_WARM_UP", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+
+    def work() -> None:
+        # Backwards through the catalogue: a profile computed meanwhile goes forwards, so the two
+        # meet in the middle instead of computing the same indicator twice.
+        for ind in reversed(catalogue().indicators):
+            try:
+                ensure_computed(key, ind.id)
+            except Exception:  # a failing indicator shows its own message on the page
+                continue
+
+    thread = threading.Thread(target=work, name="styring-warm-up", daemon=True)
+    thread.start()
+    return thread

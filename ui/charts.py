@@ -1,0 +1,392 @@
+"""Plotly figure builders. Each takes engine output and returns a ``go.Figure`` with its title,
+unit, period and source on the figure itself, Norwegian number formatting, and significance
+told by colour, symbol and text together. No statistics are computed here.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+
+import plotly.graph_objects as go
+import polars as pl
+from plotly.subplots import make_subplots
+
+from indicators.catalogue import Indicator
+
+from ui import text, theme
+
+HOVER_STYLE = dict(bgcolor="white", bordercolor="#333", font=dict(size=14, family=theme.FONT_FAMILY, color=theme.TEXT))
+
+
+def _wrap(line: str, width: int) -> str:
+    return "<br>".join(textwrap.wrap(line, width=width)) or line
+
+
+def base_layout(fig: go.Figure, title: str, subtitle: str, *, height: int, wrap: int = 110,
+                legend_below: bool = True, top: int | None = None, bottom: int = 40) -> go.Figure:
+    """Title and subtitle on the chart, Norwegian separators, readable fonts, white background."""
+    sub = _wrap(subtitle, wrap)
+    n_sub_lines = sub.count("<br>") + 1
+    fig.update_layout(
+        title=dict(
+            text=f"<b>{text.esc(title)}</b>",
+            subtitle=dict(text=sub, font=dict(size=13, color=theme.MUTED_TEXT)),
+            x=0.005, xanchor="left", y=0.985, yanchor="top", yref="container",
+            font=dict(size=18, color=theme.TEXT),
+        ),
+        separators=theme.PLOTLY_SEPARATORS,
+        font=dict(family=theme.FONT_FAMILY, size=14, color=theme.TEXT),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        height=height,
+        margin=dict(l=10, r=24, t=top if top is not None else 62 + 17 * n_sub_lines, b=bottom),
+        hoverlabel=HOVER_STYLE,
+        showlegend=True,
+    )
+    if legend_below:
+        fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.005, x=0,
+                                      xanchor="left", font=dict(size=13), title=None, traceorder="normal"))
+    fig.update_xaxes(showline=True, linecolor="#555", ticks="outside", tickcolor="#555", gridcolor="#E3E6EA",
+                     zeroline=False, title_font=dict(size=14))
+    fig.update_yaxes(showline=True, linecolor="#555", ticks="outside", tickcolor="#555", gridcolor="#E3E6EA",
+                     zeroline=False, title_font=dict(size=14), automargin=True)
+    fig.update_xaxes(automargin=True)
+    return fig
+
+
+def _national_of(table: pl.DataFrame) -> float | None:
+    values = table["national_value"].drop_nulls() if "national_value" in table.columns else []
+    return float(values[0]) if len(values) else None
+
+
+# --- ranked bar chart ---------------------------------------------------------------------------
+
+
+def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dict[str, str],
+                highlight: str | None, synthetic: bool, level_name: str = "helsefellesskap") -> go.Figure:
+    """Horizontal bars, highest at the top, with 95 % intervals and the national value as a line.
+
+    Colour = assessment against the country, triangle after the value = significantly
+    higher/lower; suppressed areas are listed at the bottom with "–" and the reason.
+    """
+    shown = table.filter(pl.col("value").is_not_null()).sort("value")
+    hidden = table.filter(pl.col("value").is_null())
+    order = hidden["area_id"].to_list() + shown["area_id"].to_list()
+
+    def label(area_id: str) -> str:
+        name = labels.get(area_id, area_id)
+        return f"<b>▶ {text.esc(name)}</b>" if area_id == highlight else text.esc(name)
+
+    ticks = [label(a) for a in order]
+    fig = go.Figure()
+    for assessment in ("better", "similar", "worse", "higher", "lower"):
+        rows = shown.filter(pl.col("assessment") == assessment)
+        if rows.height == 0:
+            continue
+        colour = theme.ASSESSMENT_COLOURS[assessment]
+        values = rows["value"].to_list()
+        fig.add_trace(go.Bar(
+            orientation="h",
+            y=[label(a) for a in rows["area_id"]],
+            x=values,
+            name=theme.ASSESSMENT_LABELS[assessment],
+            marker=dict(color=colour, line=dict(color="#333", width=0.8)),
+            error_x=dict(type="data", symmetric=False,
+                         array=[(u - v) if u is not None else 0 for u, v in zip(rows["upper_95"], values)],
+                         arrayminus=[(v - lo) if lo is not None else 0 for lo, v in zip(rows["lower_95"], values)],
+                         color="#1A1A1A", thickness=1.4, width=4),
+            text=[f"{text.value(ind, v)} {theme.SIGNIFICANCE_SYMBOLS.get(s, '')}".strip()
+                  for v, s in zip(values, rows["significance"])],
+            textposition="inside", insidetextanchor="start",
+            textfont=dict(color=theme.ON_COLOUR.get(colour, "#1A1A1A"), size=13),
+            customdata=[[text.esc(labels.get(a, a)), text.interval(ind, lo, up), text.status(asm, sig)]
+                        for a, lo, up, asm, sig in zip(rows["area_id"], rows["lower_95"], rows["upper_95"],
+                                                       rows["assessment"], rows["significance"])],
+            hovertemplate="<b>%{customdata[0]}</b><br>Verdi: %{x:,.1f}<br>95 % KI: %{customdata[1]}"
+                          "<br>%{customdata[2]}<extra></extra>",
+        ))
+    if hidden.height:
+        fig.add_trace(go.Bar(
+            orientation="h", y=[label(a) for a in hidden["area_id"]], x=[0] * hidden.height,
+            name=f"{theme.SUPPRESSED_LABEL} (–)", marker=dict(color=theme.NOT_COMPARED),
+            text=[f"– {text.flag_note(f, fl)}" for f, fl in zip(hidden["flag"], hidden["flag_label"])],
+            textposition="outside", cliponaxis=False, hoverinfo="skip",
+        ))
+    national = _national_of(table)
+    if national is not None:
+        fig.add_vline(x=national, line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"))
+        fig.add_annotation(x=national, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"Landet: {text.value(ind, national)}", font=dict(size=13, color=theme.TEXT),
+                           bgcolor="rgba(255,255,255,0.85)")
+    fig.update_yaxes(categoryorder="array", categoryarray=ticks, ticks="", tickfont=dict(size=13), showgrid=False)
+    fig.update_xaxes(title_text=text.unit_short(ind).capitalize() if ind.unit_label != "prosent" else "Prosent",
+                     rangemode="tozero")
+    title = f"{ind.short_name}: {level_name} rangert"
+    base_layout(fig, title, text.subtitle(ind, period, synthetic, "linjene viser 95 % konfidensintervall"),
+                height=max(360, 26 * len(order) + 170), wrap=80, bottom=50)
+    fig.update_layout(barmode="overlay", bargap=0.25, showlegend=False)
+    return fig
+
+
+# --- trend --------------------------------------------------------------------------------------
+
+
+def trend_chart(series: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *, labels: dict[str, str],
+                highlight: str | None, synthetic: bool, title: str | None = None, target: float | None = None,
+                target_label: str = "Mål") -> go.Figure:
+    """Every area as a thin grey line, the country in black, the chosen area in purple with its 95 % band."""
+    fig = go.Figure()
+    years = sorted(set(series["year_start"].to_list()))
+    for area_id, rows in series.sort("year_start").group_by("area_id", maintain_order=True):
+        area_id = area_id[0]
+        if area_id == highlight:
+            continue
+        fig.add_trace(go.Scatter(
+            x=rows["year_start"].to_list(), y=rows["value"].to_list(), mode="lines",
+            line=dict(color=theme.CONTEXT_LINE, width=1.2), name="Øvrige helsefellesskap",
+            legendgroup="others", showlegend=False, connectgaps=False,
+            hovertemplate=f"{text.esc(labels.get(area_id, area_id))}<br>%{{x}}: %{{y:,.1f}}<extra></extra>",
+        ))
+    if fig.data:
+        fig.data[0].showlegend = True
+    if highlight is not None:
+        own = series.filter(pl.col("area_id") == highlight).sort("year_start")
+        if own.height:
+            x = own["year_start"].to_list()
+            lo, up = own["lower_95"].to_list(), own["upper_95"].to_list()
+            band_x = [xi for xi, u in zip(x, up) if u is not None]
+            band_y = [u for u in up if u is not None] + [v for v in reversed(lo) if v is not None]
+            if band_x:
+                fig.add_trace(go.Scatter(x=band_x + band_x[::-1], y=band_y, fill="toself", mode="none",
+                                         fillcolor="rgba(106,27,154,0.15)", name="95 % konfidensintervall",
+                                         hoverinfo="skip"))
+            fig.add_trace(go.Scatter(
+                x=x, y=own["value"].to_list(), mode="lines+markers", name=labels.get(highlight, highlight),
+                line=dict(color=theme.HIGHLIGHT, width=3), marker=dict(size=8, symbol="diamond"),
+                customdata=[[text.interval(ind, a, b), text.flag_note(f, fl) or ""]
+                            for a, b, f, fl in zip(lo, up, own["flag"], own["flag_label"])],
+                hovertemplate=f"<b>{text.esc(labels.get(highlight, highlight))}</b><br>%{{x}}: %{{y:,.1f}}"
+                              "<br>95 % KI: %{customdata[0]} %{customdata[1]}<extra></extra>",
+            ))
+    nat = national.sort("year_start")
+    fig.add_trace(go.Scatter(
+        x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines+markers", name="Hele landet",
+        line=dict(color=theme.NATIONAL_LINE, width=3, dash="dash"), marker=dict(size=7, symbol="square"),
+        hovertemplate="<b>Hele landet</b><br>%{x}: %{y:,.1f}<extra></extra>",
+    ))
+    if target is not None:
+        fig.add_hline(y=target, line=dict(color=theme.TARGET, width=2, dash="dot"))
+        fig.add_annotation(x=1, xref="paper", xanchor="right", y=target, yanchor="bottom", showarrow=False,
+                           text=f"{target_label}: {text.value(ind, target)}", font=dict(color=theme.TARGET, size=13))
+    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[str(y) for y in years], title_text="År")
+    fig.update_yaxes(title_text=text.unit_short(ind).capitalize() if ind.unit_label != "prosent" else "Prosent",
+                     rangemode="tozero")
+    period = f"{years[0]}–{years[-1]}" if years else ""
+    base_layout(fig, title or f"{ind.short_name}: utvikling over tid", text.subtitle(ind, period, synthetic),
+                height=470, wrap=100, bottom=100)
+    return fig
+
+
+# --- small multiples ----------------------------------------------------------------------------
+
+
+def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: int = 3,
+                    area_name: str, target: float | None = None, panel_height: int = 230) -> go.Figure:
+    """One panel per indicator: the area (purple, with 95 % band) and the country (black, dashed).
+
+    ``panels``: dicts with ``indicator`` (Indicator), ``series`` (area rows over years) and
+    ``national`` (country rows over years).
+    """
+    rows = max(1, math.ceil(len(panels) / columns))
+    titles = [f"<b>{text.esc(p['indicator'].short_name)}</b><br><span style='font-size:12px'>"
+              f"{text.esc(text.unit_phrase(p['indicator']))}</span>" for p in panels]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, vertical_spacing=0.5 / rows + 0.06,
+                        horizontal_spacing=0.07)
+    for i, panel in enumerate(panels):
+        r, c = i // columns + 1, i % columns + 1
+        ind = panel["indicator"]
+        own = panel["series"].sort("year_start")
+        nat = panel["national"].sort("year_start")
+        x = own["year_start"].to_list()
+        lo, up = own["lower_95"].to_list(), own["upper_95"].to_list()
+        band_x = [xi for xi, u in zip(x, up) if u is not None]
+        if band_x:
+            band_y = [u for u in up if u is not None] + [v for v in reversed(lo) if v is not None]
+            fig.add_trace(go.Scatter(x=band_x + band_x[::-1], y=band_y, fill="toself", mode="none",
+                                     fillcolor="rgba(106,27,154,0.15)", hoverinfo="skip", showlegend=i == 0,
+                                     name="95 % konfidensintervall", legendgroup="band"), row=r, col=c)
+        fig.add_trace(go.Scatter(
+            x=x, y=own["value"].to_list(), mode="lines+markers", name=area_name, legendgroup="area",
+            showlegend=i == 0, line=dict(color=theme.HIGHLIGHT, width=2.5), marker=dict(size=6, symbol="diamond"),
+            hovertemplate=f"{text.esc(area_name)}<br>%{{x}}: %{{y:,.1f}} {text.esc(text.unit_short(ind))}<extra></extra>",
+        ), row=r, col=c)
+        fig.add_trace(go.Scatter(
+            x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
+            legendgroup="land", showlegend=i == 0, line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"),
+            hovertemplate=f"Hele landet<br>%{{x}}: %{{y:,.1f}} {text.esc(text.unit_short(ind))}<extra></extra>",
+        ), row=r, col=c)
+        if target is not None:
+            fig.add_hline(y=target, line=dict(color=theme.TARGET, width=1.5, dash="dot"), row=r, col=c)
+        years = sorted(set(x) | set(nat["year_start"].to_list()))
+        fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years], row=r, col=c)
+        fig.update_yaxes(rangemode="tozero", row=r, col=c)
+    base_layout(fig, title, subtitle, height=rows * panel_height + 150, wrap=110)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel_height), x=0),
+                      margin=dict(t=150, b=30))
+    fig.update_annotations(font=dict(size=13))
+    return fig
+
+
+# --- funnel plot ---------------------------------------------------------------------------------
+
+
+def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: Indicator, *, period: str,
+                synthetic: bool, scope_label: str, label_outside: str = "95") -> go.Figure:
+    """Value against denominator with 95 % and 99,8 % control limits around the national value."""
+    fig = go.Figure()
+    x = limits["denominator"].to_list()
+    for column, dash, name in (("upper_99_8", "solid", "99,8 %-grenser"), ("upper_95", "dash", "95 %-grenser")):
+        lower = column.replace("upper", "lower")
+        fig.add_trace(go.Scatter(x=x, y=limits[column].to_list(), mode="lines", name=name, legendgroup=name,
+                                 line=dict(color="#555" if dash == "solid" else "#888", width=1.6, dash=dash),
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=limits[lower].to_list(), mode="lines", name=name, legendgroup=name,
+                                 showlegend=False, line=dict(color="#555" if dash == "solid" else "#888", width=1.6,
+                                                             dash=dash), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[x[0], x[-1]] if x else [], y=[target, target], mode="lines",
+                             name=f"Landet: {text.value(ind, target)}",
+                             line=dict(color=theme.NATIONAL_LINE, width=2), hoverinfo="skip"))
+    outside = {"95": ("above_95", "above_99_8", "below_95", "below_99_8"), "99_8": ("above_99_8", "below_99_8")}[label_outside]
+    for position, (colour, symbol, name) in theme.FUNNEL_STYLE.items():
+        rows = points.filter(pl.col("position") == position)
+        if rows.height == 0:
+            continue
+        show_text = position in outside
+        fig.add_trace(go.Scatter(
+            x=rows["denominator"].to_list(), y=rows["value"].to_list(),
+            mode="markers+text" if show_text else "markers",
+            name=name, marker=dict(color=colour, symbol=symbol, size=11 if position != "inside" else 8,
+                                   line=dict(color="#1A1A1A" if position != "inside" else "white", width=1)),
+            text=[text.esc(n) for n in rows["area_name"]] if show_text else None,
+            textposition="top center", textfont=dict(size=12, color=theme.TEXT),
+            customdata=[[text.esc(n), text.count(num), text.count(den), pl_]
+                        for n, num, den, pl_ in zip(rows["area_name"], rows["numerator"], rows["denominator"],
+                                                    rows["position_label"])],
+            hovertemplate="<b>%{customdata[0]}</b><br>Verdi: %{y:,.1f}<br>Teller: %{customdata[1]}"
+                          "<br>Nevner: %{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+        ))
+    ticks = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
+    if x:
+        ticks = [t for t in ticks if x[0] <= t <= x[-1]]
+    fig.update_xaxes(type="log", title_text=f"Nevner: {ind.denominator.label.lower()} (logaritmisk skala)",
+                     tickvals=ticks, ticktext=[text.count(t) for t in ticks])
+    fig.update_yaxes(title_text=f"{ind.short_name} ({text.unit_short(ind)}, ikke standardisert)")
+    base_layout(fig, f"Traktplott: {ind.short_name}, {scope_label}",
+                text.subtitle(ind, period, synthetic, "rå verdier mot nevner; grenser rundt landsverdien"),
+                height=600, wrap=110, bottom=110)
+    return fig
+
+
+# --- Pakkeforløp hjem -----------------------------------------------------------------------------
+
+
+def coverage_multiples(table: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *, labels: dict[str, str],
+                       order: list[str], target: float | None, target_label: str, synthetic: bool,
+                       highlight: str | None = None, columns: int = 5) -> go.Figure:
+    """SP1 coverage over the years, one small panel per area, with the country and the target."""
+    rows_n = max(1, math.ceil(len(order) / columns))
+    titles = [("<b>▶ " if a == highlight else "<b>") + text.esc(labels.get(a, a)) + "</b>" for a in order]
+    fig = make_subplots(rows=rows_n, cols=columns, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True,
+                        vertical_spacing=0.09, horizontal_spacing=0.025)
+    nat = national.sort("year_start")
+    years = sorted(set(table["year_start"].to_list()))
+    for i, area_id in enumerate(order):
+        r, c = i // columns + 1, i % columns + 1
+        own = table.filter(pl.col("area_id") == area_id).sort("year_start")
+        colour = theme.HIGHLIGHT if area_id == highlight else theme.BETTER
+        fig.add_trace(go.Scatter(
+            x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
+            legendgroup="land", showlegend=i == 0, line=dict(color=theme.NATIONAL_LINE, width=1.5, dash="dash"),
+            hovertemplate="Hele landet %{x}: %{y:,.1f} %<extra></extra>"), row=r, col=c)
+        fig.add_trace(go.Scatter(
+            x=own["year_start"].to_list(), y=own["value"].to_list(), mode="lines+markers+text",
+            name="Helsefellesskapet", legendgroup="area", showlegend=i == 0,
+            line=dict(color=colour, width=2.5), marker=dict(size=6),
+            text=[text.value(ind, v) if j == own.height - 1 else "" for j, v in enumerate(own["value"])],
+            textposition="top center", textfont=dict(size=11),
+            customdata=[[text.esc(labels.get(area_id, area_id)), text.interval(ind, lo, up), text.flag_note(f, fl)]
+                        for lo, up, f, fl in zip(own["lower_95"], own["upper_95"], own["flag"], own["flag_label"])],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{x}: %{y:,.1f} %<br>95 % KI: %{customdata[1]}"
+                          " %{customdata[2]}<extra></extra>"), row=r, col=c)
+        if target is not None:
+            fig.add_hline(y=target, line=dict(color=theme.TARGET, width=1.5, dash="dot"), row=r, col=c)
+    if target is not None:
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{target_label}: {text.value(ind, target)} %",
+                                 line=dict(color=theme.TARGET, width=1.5, dash="dot")))
+    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years],
+                     range=[years[0] - 0.4, years[-1] + 0.4] if years else None)
+    fig.update_yaxes(range=[0, 105], tickvals=[0, 25, 50, 75, 100])
+    period = f"{years[0]}–{years[-1]}" if years else ""
+    base_layout(fig, f"{ind.short_name}: dekning per år", text.subtitle(ind, period, synthetic), height=rows_n * 175 + 170,
+                wrap=130)
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0 + 30 / (rows_n * 175), x=0),
+                      margin=dict(t=140, b=20))
+    fig.update_annotations(font=dict(size=12))
+    return fig
+
+
+def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str], period: str,
+                   synthetic: bool, target: float | None = None, target_label: str = "Mål") -> go.Figure:
+    """SP2/SP3 by area. Areas that do not report get a hatched grey bar with the text
+    "Ikke rapportert" across the axis, so they cannot be mistaken for 0 %. Each axis label
+    says how many of the area's kommuner report."""
+    reported = table.filter(pl.col("value").is_not_null()).sort("value")
+    missing = table.filter(pl.col("value").is_null())
+
+    def tick(area_id: str, r: int | None, t: int | None) -> str:
+        noun = "kommune" if t == 1 else "kommuner"
+        return f"{text.esc(labels.get(area_id, area_id))} <span style='color:#4A4F57'>({r or 0}/{t} {noun})</span>"
+
+    ticks = ([tick(a, r, t) for a, r, t in zip(missing["area_id"], missing["reporting_kommuner"], missing["total_kommuner"])]
+             + [tick(a, r, t) for a, r, t in zip(reported["area_id"], reported["reporting_kommuner"],
+                                                 reported["total_kommuner"])])
+    fig = go.Figure()
+    if missing.height:
+        fig.add_trace(go.Bar(
+            orientation="h", y=ticks[: missing.height], x=[100] * missing.height,
+            name="Ikke rapportert (ingen kommuner registrerer) – ikke det samme som 0 %",
+            marker=dict(color="rgba(235,235,235,1)", line=dict(color="#777", width=1),
+                        pattern=dict(shape="/", fgcolor="#9E9E9E", size=8, solidity=0.25)),
+            text=["Ikke rapportert" if f == "not_reported" else f"– {text.flag_note(f, fl)}"
+                  for f, fl in zip(missing["flag"], missing["flag_label"])],
+            textposition="inside", insidetextanchor="start", textfont=dict(color="#1A1A1A", size=13),
+            hovertemplate="%{y}<br>%{text}<extra></extra>",
+        ))
+    if reported.height:
+        fig.add_trace(go.Bar(
+            orientation="h", y=ticks[missing.height:], x=reported["value"].to_list(),
+            name="Andel med behovskartlegging (blant kommunene som rapporterer)",
+            marker=dict(color=theme.BETTER, line=dict(color="#333", width=0.8)),
+            error_x=dict(type="data", symmetric=False,
+                         array=[u - v for u, v in zip(reported["upper_95"], reported["value"])],
+                         arrayminus=[v - lo for lo, v in zip(reported["lower_95"], reported["value"])],
+                         color="#1A1A1A", thickness=1.3, width=3),
+            text=[f"{text.value(ind, v)} %" for v in reported["value"]],
+            textposition="inside", insidetextanchor="start", textfont=dict(color="#FFFFFF", size=13),
+            customdata=[[text.esc(labels.get(a, a)), text.interval(ind, lo, up), text.reporting(r, t)]
+                        for a, lo, up, r, t in zip(reported["area_id"], reported["lower_95"], reported["upper_95"],
+                                                   reported["reporting_kommuner"], reported["total_kommuner"])],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{x:,.1f} %<br>95 % KI: %{customdata[1]}"
+                          "<br>%{customdata[2]}<extra></extra>",
+        ))
+    if target is not None:
+        fig.add_vline(x=target, line=dict(color=theme.TARGET, width=2, dash="dot"))
+        fig.add_annotation(x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"{target_label}: {text.value(ind, target)} %", font=dict(color=theme.TARGET, size=13))
+    fig.update_yaxes(categoryorder="array", categoryarray=ticks, ticks="", showgrid=False)
+    fig.update_xaxes(range=[0, 102], tickvals=[0, 20, 40, 60, 80, 100], title_text="Prosent")
+    base_layout(fig, f"{ind.short_name}: andel per område", text.subtitle(ind, period, synthetic, "i parentes: kommuner som rapporterer"),
+                height=26 * len(ticks) + 230, wrap=90, bottom=110)
+    fig.update_layout(barmode="overlay", bargap=0.25)
+    return fig

@@ -1,0 +1,169 @@
+"""Choropleth maps with pydeck (GeoJsonLayer, no basemap, no tiles, no tokens).
+
+Colours diverge around the national value (or show the significance), suppressed and
+unreported areas are grey and listed in the legend as "Skjult/ikke rapportert"; every map
+has a legend, the Kartverket attribution, a text summary (``alt``) and the Haram note for
+kommune maps.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pydeck as pdk
+import polars as pl
+import streamlit as st
+
+from data_loaders.geometry import map_view_state, to_geojson
+from indicators.catalogue import Indicator
+
+from ui import cache, text, theme
+
+ATTRIBUTION = (
+    "Kartgrunnlag: © Kartverket, CC BY 4.0 (kommunegrenser 2020, forenklet og omnummerert til 2024; "
+    "hentet via pakken hvor)."
+)
+COLOUR_MODES = {"deviation": "Avvik fra landet", "significance": "Signifikans mot landet"}
+_TOOLTIP_STYLE = {"backgroundColor": "#FFFFFF", "color": "#1A1A1A", "fontSize": "14px",
+                  "border": "1px solid #333", "padding": "6px 8px", "fontFamily": "sans-serif"}
+
+
+def _deviation_class(value: float | None, national: float | None) -> int | None:
+    if value is None or national is None or national == 0:
+        return None
+    relative = value / national - 1
+    for i, bound in enumerate(theme.DEVIATION_BOUNDS):
+        if relative < bound:
+            return i
+    return len(theme.DEVIATION_BOUNDS)
+
+
+def area_properties(table: pl.DataFrame, ind: Indicator, *, colour_by: str, key: str) -> pl.DataFrame:
+    """Per area: fill colour, line colour and Norwegian tooltip texts (joined to the geometry by ``key``)."""
+    palette = theme.diverging_palette(ind.direction)
+    rows = []
+    for r in table.iter_rows(named=True):
+        value = r["value"]
+        if value is None:
+            fill = theme.hex_to_rgba(theme.SUPPRESSED_FILL, 255)
+            klass = theme.SUPPRESSED_LABEL
+        elif colour_by == "significance":
+            fill = theme.hex_to_rgba(theme.assessment_colour(r["assessment"]), 255)
+            klass = theme.ASSESSMENT_LABELS.get(r["assessment"], "")
+        else:
+            index = _deviation_class(value, r["national_value"])
+            fill = theme.hex_to_rgba(palette[index] if index is not None else theme.SUPPRESSED_FILL, 255)
+            klass = theme.DEVIATION_LABELS[index] if index is not None else ""
+        rows.append({
+            key: r["area_id"],
+            "name": r["area_name"],
+            "fill_color": fill,
+            "line_color": [60, 60, 60, 255] if value is None else list(theme.MAP_OUTLINE),
+            "value_text": (f"Verdi: {text.with_unit(ind, value)}" if value is not None
+                           else f"– {text.flag_note(r['flag'], r['flag_label']) or 'Ingen verdi'}"),
+            "ci_text": f"95 % KI: {text.interval(ind, r['lower_95'], r['upper_95'])}" if value is not None else "",
+            "status_text": text.status(r["assessment"], r["significance"]) if value is not None else "",
+            "class_text": klass,
+        })
+    return pl.DataFrame(rows, schema_overrides={"fill_color": pl.List(pl.Int64), "line_color": pl.List(pl.Int64)})
+
+
+def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None) -> pdk.Deck:
+    layers = [pdk.Layer(
+        "GeoJsonLayer", data=geojson, id="areas", pickable=True, stroked=True, filled=True,
+        get_fill_color="properties.fill_color", get_line_color="properties.line_color",
+        line_width_min_pixels=0.6, auto_highlight=True, highlight_color=[106, 27, 154, 110],
+    )]
+    if highlight_geojson is not None:
+        layers.append(pdk.Layer(
+            "GeoJsonLayer", data=highlight_geojson, id="highlight", pickable=False, stroked=True, filled=False,
+            get_line_color=[106, 27, 154, 255], line_width_min_pixels=3,
+        ))
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=pdk.ViewState(**view),
+        map_provider=None,  # no basemap: nothing is fetched from tile servers
+        tooltip={"html": "<b>{name}</b><br/>{value_text}<br/>{ci_text}<br/>{status_text}", "style": _TOOLTIP_STYLE},
+    )
+
+
+def legend_html(ind: Indicator, *, colour_by: str, national: float | None, present: set[str]) -> str:
+    """A legend as HTML swatches with text (the grey hatched swatch = suppressed/not reported)."""
+    items = []
+    if colour_by == "significance":
+        names = ["higher", "lower", "similar"] if ind.direction == "neutral" else ["better", "similar", "worse"]
+        for name in names:
+            items.append((theme.ASSESSMENT_COLOURS[name], theme.ASSESSMENT_LABELS[name]))
+    else:
+        palette = theme.diverging_palette(ind.direction)
+        for colour, label in zip(palette, theme.DEVIATION_LABELS):
+            items.append((colour, label))
+    parts = [f'<span><span class="sw" style="background:{c}"></span>{text.esc(label)}</span>'
+             for c, label in items if label in present or colour_by == "deviation"]
+    parts.append(f'<span><span class="sw hatch"></span>{theme.SUPPRESSED_LABEL} (–)</span>')
+    head = f"<b>Landet: {text.esc(text.with_unit(ind, national))}</b>" if national is not None else ""
+    direction = text.esc(text.direction(ind))
+    return (f'<div class="legend" role="note" aria-label="Tegnforklaring for kartet">{head}'
+            f'<span class="map-note">({direction})</span></div>'
+            f'<div class="legend">{"".join(parts)}</div>')
+
+
+def summary(table: pl.DataFrame, ind: Indicator, level_name: str) -> str:
+    """A one-sentence text alternative for the map (highest, lowest, hidden)."""
+    shown = table.filter(pl.col("value").is_not_null()).sort("value", descending=True)
+    hidden = table.height - shown.height
+    if shown.height == 0:
+        return f"Kartet viser {table.height} {level_name}; ingen har verdi som kan vises."
+    top, bottom = shown.row(0, named=True), shown.row(-1, named=True)
+    sentence = (f"Kart over {table.height} {level_name} for {ind.short_name}. Høyest: {top['area_name']} "
+                f"({text.with_unit(ind, top['value'])}); lavest: {bottom['area_name']} "
+                f"({text.with_unit(ind, bottom['value'])}).")
+    if hidden:
+        sentence += f" {hidden} er skjult eller ikke rapportert (grå)."
+    return sentence
+
+
+def choropleth(table: pl.DataFrame, ind: Indicator, *, level: str, colour_by: str = "deviation",
+               kommuner: list[str] | None = None, highlight: str | None = None, height: int = 560,
+               key: str | None = None) -> None:
+    """Draw a map of ``table`` (engine output for ``level`` "helsefellesskap" or "kommune").
+
+    ``kommuner`` restricts a kommune map to these kommunenummer (e.g. one helsefellesskap).
+    """
+    data_key = cache.data_key()
+    if level == "kommune":
+        gdf: gpd.GeoDataFrame = cache.kommune_geometry()
+        geo_key = "kommunenummer"
+        if kommuner is not None:
+            wanted = set(kommuner)
+            mask = [n in wanted or bool(set(str(c).split(",")) & wanted) for n, c in zip(gdf["kommunenummer"], gdf["covers"])]
+            gdf = gdf[mask]
+        level_name = "kommuner"
+    else:
+        gdf = cache.helsefellesskap_geometry(data_key)
+        geo_key = "helsefellesskap_id"
+        level_name = "helsefellesskap"
+    props = area_properties(table, ind, colour_by=colour_by, key=geo_key)
+    geojson = to_geojson(gdf, props, key=geo_key, missing={
+        "fill_color": theme.hex_to_rgba(theme.SUPPRESSED_FILL), "line_color": [60, 60, 60, 255],
+        "value_text": "Ingen data", "ci_text": "", "status_text": "", "name": "",
+    })
+    for feature in geojson["features"]:
+        if not feature["properties"].get("name"):
+            feature["properties"]["name"] = feature["properties"].get("kommunenavn") or ""
+    highlight_geojson = None
+    if highlight is not None:
+        sub = gdf[gdf[geo_key] == highlight]
+        if len(sub):
+            highlight_geojson = to_geojson(sub, key=geo_key)
+    view = map_view_state(gdf, width=520, height=height)
+    alt = summary(table, ind, level_name)
+    st.pydeck_chart(_deck(geojson, view, highlight_geojson), height=height, alt=alt, key=key)
+    national = table["national_value"].drop_nulls()
+    present = set(props["class_text"].to_list())
+    st.html(legend_html(ind, colour_by=colour_by, national=float(national[0]) if len(national) else None,
+                        present=present))
+    notes = [ATTRIBUTION]
+    if level == "kommune" and (kommuner is None or set(kommuner) & set(cache.kommuner_without_own_geometry())):
+        notes += cache.geometry_notes()
+    st.caption(" ".join(notes))
+    st.caption(f"Tekstversjon: {alt}")

@@ -1,0 +1,125 @@
+"""Widgets shared by the pages, each bound to a URL query parameter through ``ui.state``."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+import indicators
+from indicators.catalogue import Indicator
+
+from ui import cache, state
+
+LEVEL_OPTIONS = {"helsefellesskap": "Helsefellesskap (19)", "kommune": "Kommuner (357)"}
+
+
+def indicator_picker(prefix: str, *, group_column=None, indicator_column=None,
+                     groups: list[str] | None = None) -> Indicator:
+    """Priority group + indicator selectboxes (params ``group`` and ``indicator``).
+
+    A valid ``indicator`` in the URL decides the group; otherwise ``group`` (or the indicator
+    last chosen on another page, or the first indicator of the catalogue) does.
+    """
+    cat = cache.catalogue()
+    group_ids = groups or [g.id for g in cat.groups]
+    group_names = {g.id: g.name for g in cat.groups}
+    gkey, ikey = f"{prefix}_group", f"{prefix}_indicator"
+    candidates = [i for i in cat.indicators if i.group in group_ids]
+    fallback = state.remembered("indicator", candidates[0].id)
+    if fallback not in {i.id for i in candidates}:
+        fallback = candidates[0].id
+    if gkey not in st.session_state:
+        raw_indicator = state.raw("indicator")
+        if raw_indicator in {i.id for i in candidates}:
+            st.session_state[gkey] = cat.indicator(raw_indicator).group
+        else:
+            state.seed(gkey, "group", group_ids, cat.indicator(fallback).group, what="prioritert gruppe",
+                       describe=lambda g: f"«{group_names.get(g, g)}»")
+    with group_column or st.container():
+        group = st.selectbox("Prioritert gruppe", group_ids, key=gkey, format_func=lambda g: group_names.get(g, g),
+                             help="De fire prioriterte pasientgruppene i Nasjonal helse- og samhandlingsplan, "
+                                  "og Pakkeforløp hjem for pasienter med kreft.")
+    options = [i.id for i in cat.in_group(group)]
+    default = fallback if fallback in options else options[0]
+    state.seed(ikey, "indicator", options, default, what="indikator",
+               describe=lambda i: f"«{cat.indicator(i).short_name}»")
+    with indicator_column or st.container():
+        chosen = st.selectbox("Indikator", options, key=ikey, format_func=lambda i: cat.indicator(i).name)
+    state.remember("indicator", chosen)
+    return cat.indicator(chosen)
+
+
+def period_options(key: indicators.DataKey, ind: Indicator, *, pooled: bool = True) -> list[tuple[int, int]]:
+    years = cache.available_years(key, ind.id)
+    options = [(y, y) for y in sorted(years, reverse=True)]
+    if pooled:
+        options += [tuple(p) for p in cache.pooled_periods(key, ind.id)]
+    return options
+
+
+def period_picker(prefix: str, key: indicators.DataKey, ind: Indicator, *, pooled: bool = True,
+                  label: str = "Periode") -> tuple[int, int] | None:
+    """Single years (newest first) and the fixed pooled periods (param ``period``)."""
+    options = period_options(key, ind, pooled=pooled)
+    if not options:
+        st.info(f"Ingen år med data for {ind.short_name}.")
+        return None
+    pkey = f"{prefix}_period"
+    state.seed(pkey, "period", options, options[0], what="periode", parse=state.parse_period,
+               describe=lambda p: state.period_label(p) + (" (de faste treårsperiodene er "
+                                                          + ", ".join(state.period_label(o) for o in options if o[0] != o[1])
+                                                          + ")" if pooled and any(o[0] != o[1] for o in options) else ""))
+    return st.selectbox(label, options, key=pkey, format_func=state.period_label,
+                        help="Enkeltår, eller en fast treårsperiode som slår sammen tre år (for små kommuner). "
+                             "Bare de faste periodene kan velges, slik at skjulte tall ikke kan regnes ut.")
+
+
+def helsefellesskap_picker(prefix: str, key: indicators.DataKey, *, param: str = "area",
+                           label: str = "Helsefellesskap", default: str | None = None,
+                           allow_none: bool = False, none_label: str = "Ingen") -> str | None:
+    hf = cache.helsefellesskap(key)
+    ids = hf["helsefellesskap_id"].to_list()
+    names = dict(zip(ids, hf["helsefellesskap_navn"].to_list()))
+    options: list[str | None] = ([None] if allow_none else []) + ids
+    hkey = f"{prefix}_{param}"
+    state.seed(hkey, param, options, default if default in options else options[0], what="helsefellesskap",
+               describe=lambda h: f"«{names.get(h, none_label)}»")
+    return st.selectbox(label, options, key=hkey, format_func=lambda h: names.get(h, none_label) if h else none_label)
+
+
+def choice(prefix: str, param: str, label: str, options: dict[str, str], *, default: str, what: str,
+           horizontal: bool = True, widget: str = "radio", help: str | None = None) -> str:
+    """A small radio (or segmented control) bound to ``param``."""
+    ckey = f"{prefix}_{param}"
+    ids = list(options)
+    state.seed(ckey, param, ids, default, what=what, describe=lambda v: f"«{options.get(v, v)}»")
+    if widget == "segmented":
+        value = st.segmented_control(label, ids, key=ckey, format_func=lambda v: options[v], help=help,
+                                     selection_mode="single")
+        if value is None:  # a segmented control can be cleared; keep the previous choice
+            value = default
+        return value
+    return st.radio(label, ids, key=ckey, format_func=lambda v: options[v], horizontal=horizontal, help=help)
+
+
+def labels_for(key: indicators.DataKey, level: str) -> dict[str, str]:
+    """Short display names per area id (kortnavn for helsefellesskap)."""
+    if level == "helsefellesskap":
+        hf = cache.helsefellesskap(key)
+        return dict(zip(hf["helsefellesskap_id"].to_list(), hf["kortnavn"].to_list()))
+    if level == "helseforetak":
+        hf = cache.helsefellesskap(key)
+        return dict(zip(hf["helsefellesskap_id"].to_list(), hf["helseforetak"].to_list()))
+    if level == "kommune":
+        areas = cache.areas(key)
+        return dict(zip(areas["kommunenummer"].to_list(), areas["kommunenavn"].to_list()))
+    return {}
+
+
+def kommuner_in(key: indicators.DataKey, *, fylke: str | None = None, helsefellesskap: str | None = None) -> list[str]:
+    areas = cache.areas(key)
+    if fylke is not None:
+        areas = areas.filter(pl.col("fylkesnummer") == fylke)
+    if helsefellesskap is not None:
+        areas = areas.filter(pl.col("helsefellesskap_id") == helsefellesskap)
+    return areas["kommunenummer"].to_list()

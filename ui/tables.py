@@ -1,0 +1,89 @@
+"""Tables for st.dataframe: Norwegian column names and number formatting, sortable on the
+underlying numbers (a pandas Styler formats the display only), "–" for suppressed values
+with the reason in its own column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import polars as pl
+import streamlit as st
+
+from indicators.catalogue import Indicator
+from indicators.formatting import MISSING, decimals_for, format_number
+
+from ui import text, theme
+
+
+def _fmt(decimals: int):
+    return lambda v: format_number(None if pd.isna(v) else float(v), decimals)
+
+
+def indicator_frame(table: pl.DataFrame, ind: Indicator, *, name_label: str = "Område",
+                    extra: dict[str, str] | None = None, funnel_positions: dict[str, str] | None = None,
+                    show_reporting: bool = False) -> pd.DataFrame:
+    """Engine rows as a display frame (numbers stay numbers, for sorting); the value, its interval
+    and the comparison come first, context columns last."""
+    def floats(column: str):
+        return pd.array(table[column].to_list(), dtype="Float64")
+
+    frame = pd.DataFrame({name_label: table["area_name"].to_list()})
+    frame[f"Verdi ({text.unit_short(ind)})"] = floats("value")
+    frame["Nedre 95 %"] = floats("lower_95")
+    frame["Øvre 95 %"] = floats("upper_95")
+    frame["Mot landet"] = [text.status_short(a, s) for a, s in zip(table["assessment"], table["significance"])]
+    if funnel_positions is not None:
+        frame["Traktplott"] = [funnel_positions.get(a, MISSING) for a in table["area_id"]]
+    frame["Merknad"] = [text.flag_note(f, fl) for f, fl in zip(table["flag"], table["flag_label"])]
+    frame["Teller"] = floats("numerator")
+    frame["Nevner"] = floats("denominator")
+    frame["Landet"] = floats("national_value")
+    if show_reporting:
+        frame["Rapporterende kommuner"] = [text.reporting(r, t) for r, t in
+                                           zip(table["reporting_kommuner"], table["total_kommuner"])]
+    for column, label in (extra or {}).items():
+        frame[label] = table[column].to_list()
+    frame["Periode"] = table["period"].to_list()
+    return frame
+
+
+def styled(frame: pd.DataFrame, ind: Indicator):
+    decimals = decimals_for(ind.unit_label)
+    formats = {}
+    for column in frame.columns:
+        if column in ("Teller", "Nevner"):
+            formats[column] = _fmt(0)
+        elif pd.api.types.is_float_dtype(frame[column].dtype):
+            formats[column] = _fmt(decimals)
+    return frame.style.format(formats, na_rep=MISSING)
+
+
+def show(table: pl.DataFrame, ind: Indicator, *, key: str, height: int | str = "auto", **kwargs) -> None:
+    frame = indicator_frame(table, ind, **kwargs)
+    st.dataframe(styled(frame, ind), hide_index=True, width="stretch", height=height, key=key)
+
+
+def plain(frame: pl.DataFrame | pd.DataFrame, *, key: str | None = None, height: int | str = "auto") -> None:
+    """A text table (already formatted)."""
+    if isinstance(frame, pl.DataFrame):
+        frame = frame.to_pandas()
+    st.dataframe(frame, hide_index=True, width="stretch", height=height, key=key)
+
+
+def significance_legend(direction: str) -> str:
+    names: Sequence[str] = ("higher", "lower", "similar") if direction == "neutral" else ("better", "similar", "worse")
+    parts = [f'<span><span class="sw" style="background:{theme.ASSESSMENT_COLOURS[n]}"></span>'
+             f'{text.esc(theme.ASSESSMENT_LABELS[n])}</span>' for n in names]
+    parts.append(f'<span><span class="sw" style="background:{theme.NOT_COMPARED}"></span>Ikke sammenlignet / skjult (–)</span>')
+    parts.append("<span>▲ signifikant høyere · ▼ signifikant lavere · ● ikke signifikant forskjellig</span>")
+    return f'<div class="legend">{"".join(parts)}</div>'
+
+
+def year_pivot(table: pl.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """Areas as rows, years as columns, formatted values ("–" where hidden or not reported)."""
+    years = sorted(set(table["year_start"].to_list()))
+    names = list(dict.fromkeys(table["area_name"].to_list()))
+    lookup = {(n, y): v for n, y, v in zip(table["area_name"], table["year_start"], table["value"])}
+    return pd.DataFrame({"Område": names, **{str(y): [text.value(ind, lookup.get((n, y))) for n in names] for y in years}})

@@ -24,6 +24,7 @@ class Settings:
     database_url: str
     kommune_geojson: Path | None
     kommune_helsefellesskap_csv: Path
+    kommune_readiness_csv: Path | None
     suppression_threshold: int
     public_mode: bool
 
@@ -52,6 +53,7 @@ def load_settings() -> Settings:
         "kommune_helsefellesskap_csv",
         REFERENCE_DIR / "kommune_helsefellesskap.csv",
     )
+    readiness = _pick("STYRING_KOMMUNE_READINESS", toml, "kommune_readiness_csv", None)
     threshold = int(_pick("STYRING_SUPPRESSION_THRESHOLD", toml, "suppression_threshold", 5))
     if threshold < 1:
         raise ValueError(f"suppression_threshold must be at least 1, got {threshold}")
@@ -60,6 +62,7 @@ def load_settings() -> Settings:
         database_url=_pick("DATABASE_URL", toml, "database_url", f"sqlite:///{DEFAULT_DATABASE_PATH}"),
         kommune_geojson=Path(geojson) if geojson else None,
         kommune_helsefellesskap_csv=Path(mapping),
+        kommune_readiness_csv=Path(readiness) if readiness else None,
         suppression_threshold=threshold,
         public_mode=public,
     )

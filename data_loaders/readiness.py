@@ -26,16 +26,14 @@ row are not an error: they are listed in ``Readiness.missing`` and shown as "ikk
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
 
-from data_loaders.config import ASSETS_DIR, PROJECT_ROOT
+from data_loaders.config import ASSETS_DIR, settings
 from data_loaders.reference import load_kommuner
 
 DEMO_PATH = ASSETS_DIR / "pakkeforlop" / "kommune_readiness_demo.csv"
@@ -66,16 +64,9 @@ class Readiness:
 
 
 def resolve_path(path: Path | str | None = None) -> Path:
-    """The file to read: ``path``, the environment variable, the TOML setting, or the demo file."""
+    """The file to read: ``path``, the setting ``kommune_readiness_csv``, or the demo file."""
     if path is None:
-        env = os.environ.get(ENV_VARIABLE, "").strip()
-        if env:
-            path = env
-        else:
-            config = Path(os.environ.get("STYRING_CONFIG", PROJECT_ROOT / "styring.toml"))
-            if config.is_file():
-                with config.open("rb") as fh:
-                    path = tomllib.load(fh).get(TOML_KEY)
+        path = settings().kommune_readiness_csv
     return Path(path).expanduser().resolve() if path else DEMO_PATH
 
 

@@ -61,7 +61,7 @@ class Term:
             return "alle aldre"
         if self.age_max is None:
             return f"{self.age_min} år og eldre"
-        return f"{self.age_min or 0}-{self.age_max} år"
+        return f"{self.age_min or 0}–{self.age_max} år"
 
 
 @dataclass(frozen=True)

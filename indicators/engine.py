@@ -463,6 +463,13 @@ def compute(
     return table.sort("year_start", "year_end", "sort_order").select(OUTPUT_COLUMNS)
 
 
+def clear_caches() -> None:
+    """Forget every in-process table (the disk result cache stays)."""
+    _indicator_table.cache_clear()
+    _relations.cache_clear()
+    data.clear_caches()
+
+
 def national_series(indicator_id: str, key: data.DataKey | None = None) -> pl.DataFrame:
     """The national value per year (for trend lines)."""
     return compute(indicator_id, "land", key=key)

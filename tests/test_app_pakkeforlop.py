@@ -113,14 +113,32 @@ def test_invalid_files_are_rejected_with_a_reason(tmp_path, body, fragment):
         readiness.load_readiness(_write(tmp_path, body))
 
 
-def test_environment_override(tmp_path, monkeypatch):
+@pytest.fixture
+def fresh_settings():
+    from data_loaders.config import settings
+
+    settings.cache_clear()
+    yield
+    settings.cache_clear()
+
+
+def test_environment_override(tmp_path, monkeypatch, fresh_settings):
     path = _write(tmp_path, "kommunenummer,kontaktpunkt,har_kreftkoordinator,koordinerende_enhet\n0301,x,ja,y\n")
     monkeypatch.setenv(readiness.ENV_VARIABLE, str(path))
     assert readiness.resolve_path() == path.resolve()
     assert readiness.load_readiness().table.height == 1
 
 
-def test_missing_override_file(monkeypatch, tmp_path):
+def test_toml_override(tmp_path, monkeypatch, fresh_settings):
+    path = _write(tmp_path, "kommunenummer,kontaktpunkt,har_kreftkoordinator,koordinerende_enhet\n5501,x,nei,y\n")
+    config = tmp_path / "styring.toml"
+    config.write_text(f'kommune_readiness_csv = "{path}"\n', encoding="utf-8")
+    monkeypatch.delenv(readiness.ENV_VARIABLE, raising=False)
+    monkeypatch.setenv("STYRING_CONFIG", str(config))
+    assert readiness.resolve_path() == path.resolve()
+
+
+def test_missing_override_file(monkeypatch, tmp_path, fresh_settings):
     monkeypatch.setenv(readiness.ENV_VARIABLE, str(tmp_path / "nope.csv"))
     with pytest.raises(readiness.ReadinessDataError, match="not found"):
         readiness.load_readiness()

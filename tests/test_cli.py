@@ -206,7 +206,10 @@ def test_module_entry_point_errors_without_traceback():
 
 
 def test_warm_fills_the_result_cache(tmp_path, monkeypatch, capsys):
+    from indicators.engine import clear_caches
+
     monkeypatch.setenv("STYRING_CACHE_DIR", str(tmp_path / "cache"))
+    clear_caches()  # tables other tests computed in this process would not reach the disk
     assert main(["warm"]) == 0
     assert "computed 22 indicators" in capsys.readouterr().err
     # one table of single years per indicator, plus one per pooled period

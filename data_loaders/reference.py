@@ -172,3 +172,13 @@ def kommune_to_level(level: str) -> pl.DataFrame:
     if column is None:
         raise ValueError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
     return areas.select("kommunenummer", column.alias("area_id"))
+
+
+def reference_frames() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The validated default tables, in the order ``store.write_reference`` takes them."""
+    return (
+        load_fylker(),
+        load_kommuner(),
+        load_helsefellesskap().with_columns(pl.col("sort_order").cast(pl.Int64)),
+        load_kommune_helsefellesskap(),
+    )

@@ -123,35 +123,6 @@ def read_frame(conn_or_engine: Connection | Engine, query: sa.Select, schema_ove
     return _run(conn_or_engine)
 
 
-def record_dataset(
-    conn: Connection,
-    dataset_id: str,
-    *,
-    source: str,
-    description: str,
-    extraction_date: str,
-    synthetic: bool,
-    row_count: int,
-    file_name: str | None = None,
-    file_sha256: str | None = None,
-) -> None:
-    """Insert or replace one dataset's provenance row."""
-    conn.execute(sa.delete(schema.dataset).where(schema.dataset.c.dataset_id == dataset_id))
-    conn.execute(
-        schema.dataset.insert().values(
-            dataset_id=dataset_id,
-            source=source,
-            description=description,
-            extraction_date=extraction_date,
-            synthetic=synthetic,
-            file_name=file_name,
-            file_sha256=file_sha256,
-            imported_at=datetime.now(timezone.utc),
-            row_count=row_count,
-        )
-    )
-
-
 def write_reference(conn: Connection, fylker: pl.DataFrame, kommuner: pl.DataFrame, helsefellesskap: pl.DataFrame, mapping: pl.DataFrame) -> None:
     """Replace the reference geography tables."""
     for table in reversed(schema.REFERENCE_TABLES):

@@ -1,7 +1,7 @@
 """Charts for the meeting deck, drawn with matplotlib (object API, no pyplot state) as PNG.
 
-Colour-blind safe palette (mirrors ``ui/theme.py``: better blue, worse orange, similar
-yellow, neutral dark/light blue, the selected area purple), Norwegian numbers (decimal
+Colour-blind safe palette (``indicators.palette``, shared with the dashboard: better blue,
+worse orange, similar yellow, neutral dark/light blue, the selected area purple), Norwegian numbers (decimal
 comma, thin-space thousands), every chart titled with unit and years and signed with
 its source. Masked values are never drawn as zero: they are shown as "–" and explained.
 """
@@ -17,30 +17,25 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from indicators.formatting import MISSING, format_number
 
-# --- palette (mirrors ui/theme.py, which the indicators package must not import) -------------
-BETTER = "#1F6FB2"
-WORSE = "#D9661F"
-SIMILAR = "#F2C12E"
-NOT_COMPARED = "#C9C9C9"
-NEUTRAL_HIGHER = "#163E73"
-NEUTRAL_LOWER = "#8EC1E6"
-HIGHLIGHT = "#6A1B9A"
-CONTEXT = "#B8BEC6"
-NATIONAL = "#1A1A1A"
-TARGET = "#2E7D32"
-TEXT = "#1A1A1A"
-MUTED = "#4A4F57"
-GRID = "#E3E6EA"
+from indicators.palette import (
+    ASSESSMENT_COLOURS,
+    ASSESSMENT_SHORT,
+    BETTER,
+    HIGHLIGHT,
+    NEUTRAL_HIGHER,
+    NEUTRAL_LOWER,
+    NOT_COMPARED,
+    SIGNIFICANCE_SYMBOLS,
+    SIMILAR,
+    TARGET,
+    TEXT,
+    WORSE,
+)
+from indicators.palette import CONTEXT_LINE as CONTEXT
+from indicators.palette import MUTED_TEXT as MUTED
+from indicators.palette import NATIONAL_LINE as NATIONAL
 
-ASSESSMENT_COLOURS = {
-    "better": BETTER, "worse": WORSE, "similar": SIMILAR,
-    "higher": NEUTRAL_HIGHER, "lower": NEUTRAL_LOWER, "not_compared": NOT_COMPARED,
-}
-ASSESSMENT_SHORT = {
-    "better": "Bedre", "worse": "Dårligere", "similar": "Som landet",
-    "higher": "Høyere", "lower": "Lavere", "not_compared": "Ikke sammenlignet",
-}
-SIGNIFICANCE_SYMBOLS = {"higher": "▲", "lower": "▼", "similar": "●", "not_compared": "○"}
+GRID = "#E3E6EA"
 
 FONT = "DejaVu Sans"
 DPI = 200

@@ -8,29 +8,26 @@ is told by colour alone.
 
 from __future__ import annotations
 
-# --- significance / assessment ----------------------------------------------------------------
+from indicators.palette import (
+    ASSESSMENT_COLOURS,
+    ASSESSMENT_SHORT,
+    BETTER,
+    CONTEXT_LINE,
+    HIGHLIGHT,
+    MUTED_TEXT,
+    NATIONAL_LINE,
+    NEUTRAL_HIGHER,
+    NEUTRAL_LOWER,
+    NOT_COMPARED,
+    SIGNIFICANCE_SYMBOLS,
+    SIMILAR,
+    TARGET,
+    TEXT,
+    WORSE,
+)
 
-BETTER = "#1F6FB2"
-WORSE = "#D9661F"
-SIMILAR = "#F2C12E"
-NOT_COMPARED = "#C9C9C9"
-NEUTRAL_HIGHER = "#163E73"
-NEUTRAL_LOWER = "#8EC1E6"
-NATIONAL_LINE = "#1A1A1A"
-HIGHLIGHT = "#6A1B9A"  # the selected area in trend and funnel charts (purple, not a status colour)
-CONTEXT_LINE = "#B8BEC6"  # the other areas in trend charts
-TARGET = "#2E7D32"
-TEXT = "#1A1A1A"
-MUTED_TEXT = "#4A4F57"
+# --- significance / assessment labels -------------------------------------------------------
 
-ASSESSMENT_COLOURS = {
-    "better": BETTER,
-    "worse": WORSE,
-    "similar": SIMILAR,
-    "higher": NEUTRAL_HIGHER,
-    "lower": NEUTRAL_LOWER,
-    "not_compared": NOT_COMPARED,
-}
 ASSESSMENT_LABELS = {
     "better": "Bedre enn landet",
     "worse": "Dårligere enn landet",
@@ -39,16 +36,6 @@ ASSESSMENT_LABELS = {
     "lower": "Lavere enn landet",
     "not_compared": "Ikke sammenlignet",
 }
-ASSESSMENT_SHORT = {
-    "better": "Bedre",
-    "worse": "Dårligere",
-    "similar": "Som landet",
-    "higher": "Høyere",
-    "lower": "Lavere",
-    "not_compared": "Ikke sammenlignet",
-}
-# Significance (higher/lower than the country) as a symbol: shape carries what colour carries.
-SIGNIFICANCE_SYMBOLS = {"higher": "▲", "lower": "▼", "similar": "●", "not_compared": "○"}
 SIGNIFICANCE_MARKERS = {"higher": "triangle-up", "lower": "triangle-down", "similar": "circle", "not_compared": "circle-open"}
 SIGNIFICANCE_LABELS = {
     "higher": "Signifikant høyere enn landet",

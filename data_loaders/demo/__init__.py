@@ -19,14 +19,8 @@ def build_demo_store(engine: Engine, data: DemoData | None = None) -> DemoData:
     store.create_schema(engine)
     rows = data.population.height + data.counts.height + data.coverage.height
     with engine.begin() as conn:
-        store.write_reference(
-            conn,
-            reference.load_fylker(),
-            reference.load_kommuner(),
-            reference.load_helsefellesskap().with_columns(pl.col("sort_order").cast(pl.Int64)),
-            reference.load_kommune_helsefellesskap(),
-        )
-        store.record_dataset(
+        store.write_reference(conn, *reference.reference_frames())
+        store.upsert_dataset(
             conn,
             DEMO_DATASET_ID,
             source=DEMO_SOURCE,

@@ -228,13 +228,7 @@ def init_store(engine: Engine | None = None, *, force: bool = False, database_ur
         store.drop_schema(engine)
     store.create_schema(engine)
     with engine.begin() as conn:
-        store.write_reference(
-            conn,
-            reference.load_fylker(),
-            reference.load_kommuner(),
-            reference.load_helsefellesskap().with_columns(pl.col("sort_order").cast(pl.Int64)),
-            reference.load_kommune_helsefellesskap(),
-        )
+        store.write_reference(conn, *reference.reference_frames())
     return f"Created an empty store with reference tables at {url}"
 
 

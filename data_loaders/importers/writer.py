@@ -38,13 +38,7 @@ def ensure_store(engine: Engine) -> None:
     store.create_schema(engine)
     if not store.has_reference(engine):
         with engine.begin() as conn:
-            store.write_reference(
-                conn,
-                reference.load_fylker(),
-                reference.load_kommuner(),
-                reference.load_helsefellesskap().with_columns(pl.col("sort_order").cast(pl.Int64)),
-                reference.load_kommune_helsefellesskap(),
-            )
+            store.write_reference(conn, *reference.reference_frames())
 
 
 def write_all(engine: Engine, prepared: list[Prepared], ctx, *, replace_demo: bool) -> WriteResult:

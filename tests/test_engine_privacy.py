@@ -88,3 +88,27 @@ def test_published_tables_never_reveal_a_masked_count(monkeypatch, indicator_id,
             total = sum(raw[c] for c in hidden)
             assert len(hidden) >= 2 and (total == 0 or total >= threshold), (rel.parent, hidden, total)
     assert recoverable(masked, relations, present) == []
+
+
+def test_pooled_periods_never_reveal_a_masked_single_year():
+    """Pooled value minus the published single years must not leave one masked year (or a small sum)."""
+    from indicators.engine import _period_table
+
+    key = indicators.current_key()
+    threshold = load_catalogue().indicator("kreft_sp1_behovskartlegging").suppression_threshold
+    checked = 0
+    for indicator_id in ("kreft_sp1_behovskartlegging", "psyk_tvangsinnleggelser_18", "barn_oh_innleggelser"):
+        for period in indicators.pooled_periods(indicator_id):
+            pooled = compute(indicator_id, "kommune", period=period)
+            singles = compute(indicator_id, "kommune", years=list(period.years))
+            truth = pl.concat([_period_table(key, indicator_id, Period(y, y)) for y in period.years])
+            truth = truth.filter(pl.col("level") == "kommune").select("area_id", "year_start", pl.col("numerator").alias("true"))
+            hidden = singles.filter(pl.col("flag").is_in(list(indicators.SUPPRESSION_FLAGS))).join(
+                truth, on=["area_id", "year_start"]
+            )
+            for area_id in pooled.filter(pl.col("flag") == "ok")["area_id"].to_list():
+                masked = hidden.filter(pl.col("area_id") == area_id)["true"].to_list()
+                assert len(masked) != 1, (indicator_id, period, area_id)
+                assert sum(masked) == 0 or sum(masked) >= threshold, (indicator_id, period, area_id, masked)
+                checked += 1
+    assert checked > 500

@@ -496,7 +496,11 @@ def export_bytes(table: pl.DataFrame, metadata: dict, fmt: str = "csv") -> tuple
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     metadata = {str(k): "" if v is None else str(v) for k, v in metadata.items()}
-    frame = export_frame(table, metadata, fmt)
+    return _encode(export_frame(table, metadata, fmt), metadata, fmt)
+
+
+def _encode(frame: pl.DataFrame, metadata: dict[str, str], fmt: str) -> tuple[bytes, str, str]:
+    """Bytes, MIME type and extension of a ready export frame in one format."""
     if fmt == "csv":
         content = _csv(frame, nb=True)
     elif fmt == "csv-plain":
@@ -569,15 +573,4 @@ def catalogue_bytes(fmt: str, key=None) -> tuple[bytes, str, str]:
         "generert_av": "Styringsinformasjon for helsefellesskapene",
     }
     frame = catalogue_frame().with_columns(pl.lit(synthetic).alias("syntetiske_data"))
-    if fmt == "csv":
-        content = _csv(_bool_to_text(frame), nb=True)
-    elif fmt == "csv-plain":
-        content = _csv(frame, nb=False)
-    elif fmt == "xlsx":
-        content = _xlsx(frame, metadata)
-    elif fmt == "parquet":
-        content = _parquet(frame, metadata)
-    else:
-        content = _json(frame, metadata)
-    mime, extension = MIME_TYPES[fmt]
-    return content, mime, extension
+    return _encode(_bool_to_text(frame) if fmt == "csv" else frame, metadata, fmt)

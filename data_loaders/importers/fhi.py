@@ -29,7 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from data_loaders.importers.model import Context, Parsed
-from data_loaders.importers.validation import MIN_YEAR, max_year, read_text, sha256_of
+from data_loaders.importers.validation import MIN_YEAR, field_count_problem, max_year, read_text, sha256_of
 from data_loaders.schema import AGE_BANDS
 
 REQUIRED = ["GEO", "AAR", "KJONN", "ALDER", "TELLER", "SPVFLAGG"]
@@ -109,9 +109,7 @@ def read_fhi_csv(path: Path, ctx: Context) -> Parsed:
         if not fields or not any(f.strip() for f in fields):
             continue
         if len(fields) != len(names):
-            short = len(fields) < len(names)
-            problems.add(file, line, names[len(fields)] if short else names[-1],
-                         f"expected {len(names)} fields separated by ';', found {len(fields)}" + (" (truncated row?)" if short else ""))
+            problems.add(file, line, *field_count_problem(names, len(fields), ";"))
             continue
         v = {name: fields[i].strip().strip('"') for name, i in col.items()}
         before = problems.total

@@ -11,7 +11,7 @@ import polars as pl
 
 from data_loaders import reference
 from data_loaders.importers.model import Context, Parsed
-from data_loaders.importers.validation import choose_delimiter, clean_name, read_text, sha256_of
+from data_loaders.importers.validation import choose_delimiter, clean_name, field_count_problem, read_text, sha256_of
 
 MAPPING_COLUMNS = ["kommunenummer", "helsefellesskap_id", "source"]
 
@@ -45,9 +45,7 @@ def read_mapping(path: Path, ctx: Context) -> Parsed:
         if not any(v.strip() for v in record):
             continue
         if len(record) != len(names):
-            short = len(record) < len(names)
-            problems.add(file, line, names[len(record)] if short else names[-1],
-                         f"expected {len(names)} fields, found {len(record)}" + (" (truncated row?)" if short else ""))
+            problems.add(file, line, *field_count_problem(names, len(record)))
             continue
         values = {c: record[i].strip() for c, i in index.items()}
         number = values["kommunenummer"].zfill(4) if values["kommunenummer"].isdigit() else values["kommunenummer"]

@@ -31,7 +31,7 @@ from pathlib import Path
 import polars as pl
 
 from data_loaders.importers.model import Context, Parsed
-from data_loaders.importers.validation import MIN_YEAR, clean_name, max_year, read_text, sha256_of
+from data_loaders.importers.validation import MIN_YEAR, clean_name, field_count_problem, max_year, read_text, sha256_of
 from data_loaders.schema import AGE_BANDS
 
 MISSING = {"", ".", "..", "...", ":"}
@@ -441,11 +441,8 @@ def read_ssb_csv(path: Path, ctx: Context) -> Parsed:
         if not fields or not any(f.strip() for f in fields):
             continue
         if len(fields) != len(names):
-            short = len(fields) < len(names)
-            column = header_names[len(fields)] if short else header_names[-1]
-            problems.add(file, row, column.strip().strip('"'),
-                         f"expected {len(names)} fields separated by {delimiter!r}, found {len(fields)}"
-                         + (" (truncated row?)" if short else ""))
+            column, message = field_count_problem([h.strip().strip('"') for h in header_names], len(fields), delimiter)
+            problems.add(file, row, column, message)
             continue
         records.append(Record(row=row, region=fields[roles["region"]], sex=fields[roles["sex"]], age=fields[roles["age"]],
                               year=fields[roles["year"]].strip(), value=fields[roles["value"]]))

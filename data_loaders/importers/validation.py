@@ -55,6 +55,19 @@ def clean_name(name: str) -> str:
     return name.strip().strip('"').lstrip("\ufeff").strip().lower()
 
 
+def field_count_problem(names: list[str], found: int, delimiter: str | None = None) -> tuple[str, str]:
+    """Column and message for a CSV row with the wrong number of fields.
+
+    A short row is blamed on the first missing column (a truncated file ends like that);
+    a long one on the last column (a stray delimiter or a decimal comma).
+    """
+    short = found < len(names)
+    column = names[found] if short else names[-1]
+    separated = f" separated by {delimiter!r}" if delimiter else ""
+    message = f"expected {len(names)} fields{separated}, found {found}" + (" (truncated row?)" if short else "")
+    return column, message
+
+
 def choose_delimiter(header: str, required: list[str], allowed: tuple[str, ...]) -> tuple[str | None, str | None]:
     """The delimiter (from ``allowed``) under which the header has every required column.
 

@@ -82,12 +82,16 @@ class Period:
 
 def available_years(indicator_id: str, key: data.DataKey | None = None) -> list[int]:
     """Years with data for the indicator (from its first year, where the measures are covered)."""
-    key = key or data.current_key()
-    ind = load_catalogue().indicator(indicator_id)
+    return list(_available_years(key or data.current_key(), load_catalogue().indicator(indicator_id)))
+
+
+@lru_cache(maxsize=256)
+def _available_years(key: data.DataKey, ind: Indicator) -> tuple[int, ...]:
+    # Every compute() asks this several times; the coverage scan is done once per store state.
     covered = set(data.years(key))
     for measure in ind.measures:
         covered &= set(data.coverage(key, measure)["year"].unique().to_list())
-    return sorted(y for y in covered if ind.first_year is None or y >= ind.first_year)
+    return tuple(sorted(y for y in covered if ind.first_year is None or y >= ind.first_year))
 
 
 def pooled_periods(indicator_id: str, key: data.DataKey | None = None) -> list[Period]:
@@ -466,6 +470,7 @@ def compute(
 def clear_caches() -> None:
     """Forget every in-process table (the disk result cache stays)."""
     _indicator_table.cache_clear()
+    _available_years.cache_clear()
     _relations.cache_clear()
     data.clear_caches()
 

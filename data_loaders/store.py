@@ -41,6 +41,10 @@ class StoreNotReadyError(RuntimeError):
     """The store has no data yet; the message says how to build it."""
 
 
+class StoreUnavailableError(RuntimeError):
+    """The store cannot be reached (server down, connection refused, file unreadable)."""
+
+
 _engines: dict[str, Engine] = {}
 
 

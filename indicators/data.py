@@ -30,16 +30,22 @@ def current_key(database_url: str | None = None) -> DataKey:
     url = database_url or settings().database_url
     engine = store.get_engine(url)
     d = schema.dataset
+    where = engine.url.render_as_string(hide_password=True)
     try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
-            ).one()
-    except sa.exc.OperationalError as exc:
+        conn = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise store.StoreUnavailableError(f"The store at {where} cannot be reached: {exc.orig}") from exc
+    try:
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
+        ).one()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         raise store.StoreNotReadyError(
-            f"The store at {engine.url.render_as_string(hide_password=True)} is not built. "
+            f"The store at {where} is not built. "
             "Run `python -m data_loaders demo` (or `make run`, which does it for you)."
         ) from exc
+    finally:
+        conn.close()
     return DataKey(url, f"{row[0]}|{row[1]}|{row[2]}")
 
 

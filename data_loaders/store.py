@@ -6,9 +6,12 @@ connection inside a transaction, so a failing import leaves the store unchanged.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import polars as pl
 import sqlalchemy as sa
@@ -190,18 +193,27 @@ def load_population(engine: Engine, years: Sequence[int] | None = None, age_band
         query = query.where(p.c.year.in_(list(years)))
     if age_bands is not None:
         query = query.where(p.c.age_band.in_(list(age_bands)))
-    return read_frame(engine, query, POPULATION_SCHEMA)
+    return read_columnar(engine, query, POPULATION_SCHEMA)
 
 
 def load_counts(engine: Engine, measure_ids: Sequence[str], years: Sequence[int] | None = None) -> pl.DataFrame:
+    """Counts of the given measures; several measures are read in two parallel halves."""
     _require_data(engine)
     c = schema.event_count
-    query = sa.select(c.c.measure_id, c.c.year, c.c.kommunenummer, c.c.sex, c.c.age_band, c.c["count"]).where(
-        c.c.measure_id.in_(list(measure_ids))
-    )
-    if years is not None:
-        query = query.where(c.c.year.in_(list(years)))
-    return read_frame(engine, query, COUNT_SCHEMA)
+
+    def read(ids: Sequence[str]) -> pl.DataFrame:
+        query = sa.select(c.c.measure_id, c.c.year, c.c.kommunenummer, c.c.sex, c.c.age_band, c.c["count"]).where(
+            c.c.measure_id.in_(list(ids))
+        )
+        if years is not None:
+            query = query.where(c.c.year.in_(list(years)))
+        return read_columnar(engine, query, COUNT_SCHEMA)
+
+    ids = sorted(set(measure_ids))
+    if len(ids) < 2:
+        return read(ids)
+    with ThreadPoolExecutor(2) as pool:
+        return pl.concat(list(pool.map(read, (ids[0::2], ids[1::2]))))
 
 
 def load_coverage(engine: Engine, measure_ids: Sequence[str] | None = None) -> pl.DataFrame:
@@ -209,7 +221,75 @@ def load_coverage(engine: Engine, measure_ids: Sequence[str] | None = None) -> p
     query = sa.select(cov.c.measure_id, cov.c.year, cov.c.kommunenummer)
     if measure_ids is not None:
         query = query.where(cov.c.measure_id.in_(list(measure_ids)))
-    return read_frame(engine, query, COVERAGE_SCHEMA)
+    return read_columnar(engine, query, COVERAGE_SCHEMA)
+
+
+def load_measure_ids(engine: Engine) -> list[str]:
+    """Every measure with coverage in the store."""
+    cov = schema.measure_coverage
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(cov.c.measure_id).distinct()).scalars().all())
+
+
+# --- columnar reads --------------------------------------------------------------------------
+# Bulk reads skip Python row objects: ADBC (Arrow) on a SQLite file, COPY ... TO STDOUT (CSV)
+# on PostgreSQL; any other database goes through SQLAlchemy rows (``read_frame``).
+
+
+def read_columnar(engine: Engine, query: sa.Select, frame_schema: dict) -> pl.DataFrame:
+    """Run a SELECT and return a Polars frame of ``frame_schema`` the fastest way the database allows."""
+    sqlite_file = _sqlite_file(engine)
+    if sqlite_file is not None and _adbc_sqlite() is not None:
+        frame = _read_sqlite_arrow(sqlite_file, _literal_sql(engine, query))
+    elif engine.dialect.name == "postgresql":
+        frame = _read_postgres_copy(engine, _literal_sql(engine, query), frame_schema)
+    else:
+        return read_frame(engine, query, frame_schema)
+    if frame.height == 0:
+        return pl.DataFrame(schema=frame_schema)
+    return frame.cast({k: v for k, v in frame_schema.items() if k in frame.columns})
+
+
+def _literal_sql(engine: Engine, query: sa.Select) -> str:
+    # Values are rendered by the dialect's own literal processors (strings quoted and escaped).
+    return str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
+def _adbc_sqlite():
+    try:
+        import adbc_driver_sqlite.dbapi as adbc
+    except ImportError:  # the generic path still works
+        return None
+    return adbc
+
+
+def _read_sqlite_arrow(path: Path, sql: str) -> pl.DataFrame:
+    # Read-only URI: the bulk reader can never write to the store.
+    with _adbc_sqlite().connect(f"file:{quote(str(path))}?mode=ro") as conn:
+        with conn.cursor() as cursor:
+            cursor.execute("PRAGMA busy_timeout = 5000")
+            cursor.execute(sql)
+            return pl.from_arrow(cursor.fetch_arrow_table())
+
+
+def _read_postgres_copy(engine: Engine, sql: str, frame_schema: dict) -> pl.DataFrame:
+    buffer = io.BytesIO()
+    with engine.connect() as conn:
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:
+                for block in copy:
+                    buffer.write(block)
+    if buffer.getbuffer().nbytes == 0:
+        return pl.DataFrame(schema=frame_schema)
+    buffer.seek(0)
+    return pl.read_csv(buffer, schema_overrides=frame_schema)
 
 
 def load_datasets(engine: Engine) -> pl.DataFrame:

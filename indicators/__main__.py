@@ -359,19 +359,17 @@ def cmd_deck(args: argparse.Namespace) -> int:
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
-    """Compute every indicator's single years and pooled periods once, filling the result cache."""
+    """Compute the whole catalogue once (every indicator, period and level), filling the result cache."""
     import time
 
     import indicators
+    from indicators.engine import warm
 
     key = indicators.current_key()
     started = time.perf_counter()
-    catalogue = indicators.load_catalogue()
-    for ind in catalogue.indicators:
-        indicators.compute(ind.id, "land", key=key)
-        for period in indicators.pooled_periods(ind.id, key):
-            indicators.compute(ind.id, "land", period=period, key=key)
-    print(f"computed {len(catalogue.indicators)} indicators in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    warm(key)
+    count = len(indicators.load_catalogue().indicators)
+    print(f"computed {count} indicators in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -63,19 +63,32 @@ def helsefellesskap(key: DataKey) -> pl.DataFrame:
     return store.load_helsefellesskap(_engine(key))
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def population(key: DataKey) -> pl.DataFrame:
     return store.load_population(_engine(key))
 
 
-@lru_cache(maxsize=64)
-def counts(key: DataKey, measure_id: str) -> pl.DataFrame:
-    return store.load_counts(_engine(key), [measure_id]).drop("measure_id")
+@lru_cache(maxsize=2)
+def counts(key: DataKey) -> pl.DataFrame:
+    """Every measure's counts (measure_id, year, kommunenummer, sex, age_band, count)."""
+    engine = _engine(key)
+    return store.load_counts(engine, store.load_measure_ids(engine))
 
 
-@lru_cache(maxsize=64)
-def coverage(key: DataKey, measure_id: str) -> pl.DataFrame:
-    return store.load_coverage(_engine(key), [measure_id]).drop("measure_id")
+@lru_cache(maxsize=2)
+def coverage(key: DataKey) -> pl.DataFrame:
+    """Which kommune-years each measure covers (measure_id, year, kommunenummer)."""
+    return store.load_coverage(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def measure_years(key: DataKey) -> dict[str, frozenset[int]]:
+    """The years in which each measure covers at least one kommune."""
+    pairs = coverage(key).select("measure_id", "year").unique()
+    years_by_measure: dict[str, set[int]] = {}
+    for measure_id, year in pairs.iter_rows():
+        years_by_measure.setdefault(measure_id, set()).add(year)
+    return {m: frozenset(y) for m, y in years_by_measure.items()}
 
 
 @lru_cache(maxsize=4)
@@ -111,5 +124,5 @@ def standard_population(key: DataKey, year: int) -> tuple[pl.DataFrame, int]:
 
 
 def clear_caches() -> None:
-    for fn in (areas, helsefellesskap, population, counts, coverage, years, datasets, is_synthetic, standard_population):
+    for fn in (areas, helsefellesskap, population, counts, coverage, measure_years, years, datasets, is_synthetic, standard_population):
         fn.cache_clear()

@@ -1,33 +1,26 @@
 """The indicator engine: catalogue + store -> suppressed indicator tables.
 
-For one indicator and one period the engine aggregates the kommune cells to every level at
-once (kommune, helsefellesskap, RHF, fylke, land), computes the statistics with
-``indicators.methods``, and suppresses small counts over the whole hierarchy, so a figure is
-masked the same way whichever level is asked for. Only ``compute`` and the helpers built on
-it are public; they never return a masked count.
+The engine computes the whole catalogue at once for a store state (``indicators.computation``:
+every indicator, period and level in one vectorised pass, suppressed over the whole
+hierarchy), keeps it in memory and in the disk result cache, and answers every request from
+it. Only ``compute`` and the helpers built on it are public; they never return a masked count.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
 
-from data_loaders.reference import LEVELS, NATIONAL_ID, NATIONAL_NAME
-from indicators import data, methods, result_cache
+from data_loaders.reference import LEVELS
+from indicators import computation, data, result_cache
 from indicators.catalogue import Indicator, load_catalogue
-from indicators.suppression import FORCED, SECONDARY, SMALL_COUNT, Relation, count_cost, suppress
-
-SUPPRESSION_LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
-# Extra masks fall on kommuner before the totals that users read most.
-_MASK_ORDER = {"kommune": 0, "fylke": 1, "helsefellesskap": 2, "rhf": 3, "land": 4}
-
-
-def _mask_cost(cell: tuple[str, str], numerators, denominators) -> tuple:
-    return (_MASK_ORDER[cell[0]], *count_cost(cell, numerators, denominators))
-POOLING_YEARS = 3
-RHF_ORDER = ("Helse Nord RHF", "Helse Midt-Norge RHF", "Helse Vest RHF", "Helse Sør-Øst RHF")
+from indicators.computation import RHF_ORDER, SUPPRESSION_LEVELS  # noqa: F401 (re-exported)
+from indicators.periods import POOLING_YEARS, Period, all_periods, pooled_windows
+from indicators.suppression import FORCED, SECONDARY, SMALL_COUNT
 
 OK = "ok"
 NOT_REPORTED = "not_reported"
@@ -54,27 +47,15 @@ OUTPUT_COLUMNS = (
     "reporting_kommuner", "total_kommuner",
 )
 
+__all__ = [
+    "FLAG_LABELS", "NOT_REPORTED", "OK", "OUTPUT_COLUMNS", "POOLING_YEARS", "SUPPRESSION_FLAGS",
+    "IndicatorRequestError", "Period", "available_years", "clear_caches", "compute", "national_series",
+    "pooled_periods",
+]
+
 
 class IndicatorRequestError(ValueError):
     """A request the engine cannot answer (unknown level, year, period); the message says why."""
-
-
-@dataclass(frozen=True, order=True)
-class Period:
-    start: int
-    end: int
-
-    @property
-    def label(self) -> str:
-        return str(self.start) if self.start == self.end else f"{self.start}–{self.end}"
-
-    @property
-    def years(self) -> tuple[int, ...]:
-        return tuple(range(self.start, self.end + 1))
-
-    @property
-    def is_pooled(self) -> bool:
-        return self.end > self.start
 
 
 # --- periods -------------------------------------------------------------------------------
@@ -87,10 +68,10 @@ def available_years(indicator_id: str, key: data.DataKey | None = None) -> list[
 
 @lru_cache(maxsize=256)
 def _available_years(key: data.DataKey, ind: Indicator) -> tuple[int, ...]:
-    # Every compute() asks this several times; the coverage scan is done once per store state.
     covered = set(data.years(key))
+    measure_years = data.measure_years(key)
     for measure in ind.measures:
-        covered &= set(data.coverage(key, measure)["year"].unique().to_list())
+        covered &= measure_years.get(measure, frozenset())
     return tuple(sorted(y for y in covered if ind.first_year is None or y >= ind.first_year))
 
 
@@ -98,288 +79,94 @@ def pooled_periods(indicator_id: str, key: data.DataKey | None = None) -> list[P
     """The fixed pooled periods: whole windows of ``POOLING_YEARS`` ending at the latest year.
 
     Windows never overlap, so pooled and single-year figures cannot be subtracted from one
-    another to uncover a suppressed count (the temporal rule in ``_suppress`` covers the rest).
+    another to uncover a suppressed count (the temporal rule in ``computation`` covers the rest).
     """
-    years = available_years(indicator_id, key)
-    periods = []
-    end = max(years, default=None)
-    while end is not None and all(y in years for y in range(end - POOLING_YEARS + 1, end + 1)):
-        periods.append(Period(end - POOLING_YEARS + 1, end))
-        end -= POOLING_YEARS
-    return periods
+    return pooled_windows(available_years(indicator_id, key))
 
 
-# --- aggregation -------------------------------------------------------------------------
+# --- the computed catalogue, cached per store state and catalogue --------------------------
 
 
-def _term_filter(frame: pl.DataFrame, bands: tuple[str, ...], sex: str) -> pl.DataFrame:
-    frame = frame.filter(pl.col("age_band").is_in(bands))
-    return frame if sex == "all" else frame.filter(pl.col("sex") == sex)
+@dataclass(frozen=True)
+class _Tables:
+    internal: dict[str, pl.DataFrame]  # indicator_id -> every level and period, raw counts and reasons
+    public: dict[tuple[str, str], pl.DataFrame]  # (indicator_id, level) -> flagged and masked rows
 
 
-def _kommune_cells(key: data.DataKey, ind: Indicator, periods: tuple[Period, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Numerator and denominator by period × kommune × sex × age band, over covered kommune-years.
+_CACHE_SIZE = 4
+_cache: OrderedDict[tuple, _Tables] = OrderedDict()
+_cache_lock = threading.Lock()
 
-    Returns the cells and, per period and kommune, how many of its years were reported.
+
+def _tables(key: data.DataKey) -> _Tables:
+    """The whole catalogue for this store state, computed once (threads wait for the first)."""
+    catalogue = load_catalogue()
+    cache_key = (key, catalogue.indicators)
+    with _cache_lock:
+        if cache_key in _cache:
+            _cache.move_to_end(cache_key)
+            return _cache[cache_key]
+        tables = _build_tables(key, catalogue.indicators)
+        _cache[cache_key] = tables
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+        return tables
+
+
+def _request(key: data.DataKey, indicators: tuple[Indicator, ...]) -> computation.Request:
+    populations = load_catalogue().standard_populations
+    standards = {}
+    for ind in indicators:
+        if ind.is_standardised:
+            year = int(populations.get(ind.standardisation.standard or "", {}).get("year", 2024))
+            standards[ind.id] = data.standard_population(key, year)[0]
+    periods = {ind.id: tuple(all_periods(_available_years(key, ind))) for ind in indicators}
+    return computation.Request(indicators=indicators, periods=periods, standards=standards)
+
+
+def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...]) -> pl.DataFrame:
+    """The computed catalogue from the disk result cache, or computed now and stored there.
+
+    Keyed on the whole indicator definitions (not their ids), so a changed definition or
+    threshold misses.
     """
-    year_period = pl.DataFrame(
-        [(y, i) for i, p in enumerate(periods) for y in p.years],
-        schema={"year": pl.Int32, "period_id": pl.Int32},
-        orient="row",
-    )
-    years = year_period["year"].unique().to_list()
-    covered = None
-    for measure in ind.measures:
-        cov = data.coverage(key, measure).filter(pl.col("year").is_in(years))
-        covered = cov if covered is None else covered.join(cov, on=["year", "kommunenummer"], how="inner")
-    if covered is None:
-        covered = data.population(key).filter(pl.col("year").is_in(years)).select("year", "kommunenummer").unique()
-    keys = ["year", "kommunenummer", "sex", "age_band"]
-    if ind.denominator.population:
-        den = data.population(key).rename({"population": "denominator"})
-    else:
-        den = data.counts(key, ind.denominator.measure).rename({"count": "denominator"})
-    den = _term_filter(den.filter(pl.col("year").is_in(years)), ind.denominator.age_bands, ind.denominator.sex)
-    num = data.counts(key, ind.numerator.measure).rename({"count": "numerator"})
-    num = _term_filter(num.filter(pl.col("year").is_in(years)), ind.numerator.age_bands, ind.numerator.sex)
-    cells = (
-        den.join(num, on=keys, how="full", coalesce=True)
-        .join(covered, on=["year", "kommunenummer"], how="semi")
-        .join(year_period, on="year", how="inner")
-        .with_columns(pl.col("numerator").fill_null(0.0), pl.col("denominator").cast(pl.Float64).fill_null(0.0))
-        .group_by("period_id", "kommunenummer", "sex", "age_band")
-        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    )
-    reported = (
-        covered.join(year_period, on="year", how="inner")
-        .group_by("period_id", "kommunenummer")
-        .agg(pl.len().alias("covered_years"))
-    )
-    return cells, reported
-
-
-def _level_map(areas: pl.DataFrame, level: str) -> pl.DataFrame:
-    column = {
-        "kommune": pl.col("kommunenummer"),
-        "helsefellesskap": pl.col("helsefellesskap_id"),
-        "rhf": pl.col("rhf"),
-        "fylke": pl.col("fylkesnummer"),
-        "land": pl.lit(NATIONAL_ID),
-    }[level]
-    return areas.select("kommunenummer", column.alias("area_id"))
-
-
-def _area_names(key: data.DataKey, level: str) -> pl.DataFrame:
-    areas = data.areas(key)
-    hf = data.helsefellesskap(key)
-    if level == "kommune":
-        names = areas.select(pl.col("kommunenummer").alias("area_id"), pl.col("kommunenavn").alias("area_name"))
-    elif level in ("helsefellesskap", "helseforetak"):
-        name = "helsefellesskap_navn" if level == "helsefellesskap" else "helseforetak"
-        names = hf.select(pl.col("helsefellesskap_id").alias("area_id"), pl.col(name).alias("area_name"))
-    elif level == "rhf":
-        names = pl.DataFrame({"area_id": list(RHF_ORDER), "area_name": list(RHF_ORDER)})
-    elif level == "fylke":
-        names = areas.select(pl.col("fylkesnummer").alias("area_id"), pl.col("fylkesnavn").alias("area_name")).unique().sort("area_id")
-    else:
-        names = pl.DataFrame({"area_id": [NATIONAL_ID], "area_name": [NATIONAL_NAME]})
-    return names.with_row_index("sort_order")
-
-
-def _statistics(ind: Indicator, bands: pl.DataFrame, standard: pl.DataFrame) -> pl.DataFrame:
-    """Crude and (if declared) standardised values with limits, one row per period and area."""
-    group = ["period_id", "area_id"]
-    totals = bands.group_by(group).agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    computable = totals.filter(pl.col("denominator") > 0)
-    if ind.type == "rate":
-        crude = methods.crude_rate(computable, count="numerator", denominator="denominator", multiplier=ind.multiplier)
-    else:
-        crude = methods.proportion(computable, numerator="numerator", denominator="denominator", multiplier=ind.multiplier)
-    crude = crude.select(
-        *group,
-        pl.col("value").alias("crude_value"),
-        pl.col("lower_95").alias("crude_lower_95"),
-        pl.col("upper_95").alias("crude_upper_95"),
-        pl.col("lower_99_8").alias("crude_lower_99_8"),
-        pl.col("upper_99_8").alias("crude_upper_99_8"),
-        pl.col("method").alias("crude_method"),
-    )
-    table = totals.join(crude, on=group, how="left").join(_expected(bands), on=group, how="left")
-    if not ind.is_standardised:
-        return table.with_columns(
-            pl.col("crude_value").alias("value"),
-            pl.col("crude_lower_95").alias("lower_95"),
-            pl.col("crude_upper_95").alias("upper_95"),
-            pl.col("crude_lower_99_8").alias("lower_99_8"),
-            pl.col("crude_upper_99_8").alias("upper_99_8"),
-            pl.col("crude_method").alias("method"),
-            pl.lit(False).alias("too_few_to_standardise"),
-        )
-    by = ["age_band"] + (["sex"] if "sex" in ind.standardisation.by else [])
-    weights = standard.filter(pl.col("age_band").is_in(ind.denominator.age_bands)).group_by(by).agg(pl.col("weight").sum())
-    grouped = bands.group_by([*group, *by]).agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    dsr = methods.directly_standardised_rate(
-        grouped,
-        group_by=group,
-        count="numerator",
-        population="denominator",
-        standard=weights,
-        standard_weight="weight",
-        join_on=tuple(by),
-        multiplier=ind.multiplier,
-        empty_bands="zero",
-    ).select(*group, "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "method")
-    return table.join(dsr, on=group, how="left").with_columns(
-        (pl.col("value").is_null() & (pl.col("denominator") > 0)).alias("too_few_to_standardise")
-    )
-
-
-def _expected(bands: pl.DataFrame) -> pl.DataFrame:
-    """Expected numerator per period and area from the national band rates (indirect standardisation)."""
-    national = bands.group_by("period_id", "sex", "age_band").agg(
-        (pl.col("numerator").sum() / pl.col("denominator").sum()).fill_nan(0.0).alias("national_rate")
-    )
-    return (
-        bands.join(national, on=["period_id", "sex", "age_band"], how="left")
-        .group_by("period_id", "area_id")
-        .agg((pl.col("denominator") * pl.col("national_rate").fill_null(0.0)).sum().alias("expected"))
-    )
-
-
-@lru_cache(maxsize=256)
-def _relations(key: data.DataKey, reported: frozenset[str]) -> tuple[Relation, ...]:
-    """The additive relations between the reporting kommuner and the levels above them."""
-    present = data.areas(key).filter(pl.col("kommunenummer").is_in(sorted(reported)))
-    relations = []
-    for parent_level, column in (("helsefellesskap", "helsefellesskap_id"), ("fylke", "fylkesnummer")):
-        for parent, group in present.group_by(column, maintain_order=True):
-            children = tuple(("kommune", k) for k in group["kommunenummer"].to_list())
-            relations.append(Relation((parent_level, parent[0]), children))
-    hf_by_rhf = present.select("rhf", "helsefellesskap_id").unique(maintain_order=True)
-    for rhf, group in hf_by_rhf.group_by("rhf", maintain_order=True):
-        relations.append(Relation(("rhf", rhf[0]), tuple(("helsefellesskap", h) for h in group["helsefellesskap_id"].to_list())))
-    land = ("land", NATIONAL_ID)
-    relations.append(Relation(land, tuple(("rhf", r) for r in hf_by_rhf["rhf"].unique(maintain_order=True).to_list())))
-    relations.append(Relation(land, tuple(("fylke", f) for f in present["fylkesnummer"].unique(maintain_order=True).to_list())))
-    return tuple(relations)
-
-
-@lru_cache(maxsize=256)
-def _indicator_table(key: data.DataKey, ind: Indicator, periods: tuple[Period, ...]) -> pl.DataFrame:
-    """All levels for the given periods, with raw counts and the suppression reason per row.
-
-    Keyed on the whole Indicator (not its id), so a changed definition or threshold misses.
-    """
-    path = result_cache.entry_path(key, ind, periods)
+    path = result_cache.entry_path(key, indicators, "catalogue")
     cached = result_cache.read(path)
     if cached is not None:
         return cached
-    table = _compute_indicator_table(key, ind, periods)
+    table = computation.catalogue_table(key, _request(key, indicators))
     result_cache.write(path, table)
     return table
 
 
-def _compute_indicator_table(key: data.DataKey, ind: Indicator, periods: tuple[Period, ...]) -> pl.DataFrame:
-    areas = data.areas(key)
-    cells, reported = _kommune_cells(key, ind, periods)
-    standard_year = load_catalogue().standard_populations.get(ind.standardisation.standard or "", {}).get("year", 2024)
-    standard, _ = data.standard_population(key, int(standard_year))
-    frames = []
-    for level in SUPPRESSION_LEVELS:
-        mapping = _level_map(areas, level)
-        stats = _statistics(ind, cells.join(mapping, on="kommunenummer", how="inner"), standard)
-        rep = (
-            reported.join(mapping, on="kommunenummer", how="inner")
-            .group_by("period_id", "area_id").agg(pl.len().alias("reporting_kommuner"))
-        )
-        total = mapping.group_by("area_id").agg(pl.len().alias("total_kommuner"))
-        grid = _area_names(key, level).join(
-            pl.DataFrame({"period_id": list(range(len(periods)))}, schema={"period_id": pl.Int32}), how="cross"
-        )
-        frames.append(
-            grid.join(total, on="area_id", how="left")
-            .join(rep, on=["period_id", "area_id"], how="left")
-            .join(stats, on=["period_id", "area_id"], how="left")
-            .with_columns(pl.lit(level).alias("level"), pl.col("reporting_kommuner").fill_null(0))
-        )
-    table = pl.concat(frames, how="diagonal_relaxed")
-    national = table.filter(pl.col("level") == "land").select("period_id", pl.col("value").alias("national_value"))
-    table = table.join(national, on="period_id", how="left")
-    table = methods.significance_vs_benchmark(
-        table, benchmark="national_value", lower="lower_95", upper="upper_95", direction=ind.direction
-    )
-    reasons = []
-    for period_id, period in enumerate(periods):
-        in_period = table.filter(pl.col("period_id") == period_id)
-        rep = reported.filter(pl.col("period_id") == period_id)
-        reasons.append(
-            _suppress(key, ind, period, in_period, set(rep["kommunenummer"].to_list()))
-            .with_columns(pl.lit(period_id, dtype=pl.Int32).alias("period_id"))
-        )
-    period_info = pl.DataFrame(
-        {
-            "period_id": list(range(len(periods))),
-            "period": [p.label for p in periods],
-            "year_start": [p.start for p in periods],
-            "year_end": [p.end for p in periods],
-        },
-        schema={"period_id": pl.Int32, "period": pl.String, "year_start": pl.Int32, "year_end": pl.Int32},
-    )
-    return (
-        table.join(pl.concat(reasons), on=["period_id", "level", "area_id"], how="left")
-        .join(period_info, on="period_id", how="left")
-        .with_columns(pl.lit(ind.id).alias("indicator_id"))
+def _build_tables(key: data.DataKey, indicators: tuple[Indicator, ...]) -> _Tables:
+    table = _internal_table(key, indicators)
+    if table.height == 0:
+        return _Tables({}, {})
+    public = _public_rows(key, table, indicators)
+    return _Tables(
+        internal={k[0]: v for k, v in table.partition_by("indicator_id", as_dict=True).items()},
+        public={k: v for k, v in public.partition_by("indicator_id", "level", as_dict=True, maintain_order=True).items()},
     )
 
 
-def _single_years(key: data.DataKey, indicator_id: str) -> tuple[Period, ...]:
-    return tuple(Period(y, y) for y in available_years(indicator_id, key))
-
-
-def _period_table(key: data.DataKey, indicator_id: str, period: Period) -> pl.DataFrame:
-    """One period's rows of the cached table that holds it (all single years, or the pooled period)."""
-    periods = _single_years(key, indicator_id) if not period.is_pooled else (period,)
-    table = _indicator_table(key, load_catalogue().indicator(indicator_id), periods)
-    return table.filter((pl.col("year_start") == period.start) & (pl.col("year_end") == period.end))
-
-
-def _suppress(key: data.DataKey, ind: Indicator, period: Period, table: pl.DataFrame, reported: set[str]) -> pl.DataFrame:
-    present = table.filter(pl.col("reporting_kommuner") > 0)
-    keys = list(zip(present["level"].to_list(), present["area_id"].to_list()))
-    numerators = dict(zip(keys, present["numerator"].fill_null(0.0).to_list()))
-    denominators = dict(zip(keys, present["denominator"].fill_null(0.0).to_list()))
-    forced = _temporal_forced(key, ind, period, keys) if period.is_pooled else []
-    masked = suppress(
-        numerators, denominators, _relations(key, frozenset(reported)), ind.suppression_threshold,
-        protect_denominator=ind.denominator_is_sensitive, forced=forced, cost=_mask_cost,
+def _public_rows(key: data.DataKey, table: pl.DataFrame, indicators: tuple[Indicator, ...]) -> pl.DataFrame:
+    """Every row flagged and masked, plus the helseforetak level (the helsefellesskap under hospital names)."""
+    info = pl.DataFrame({
+        "indicator_id": [i.id for i in indicators],
+        "standardised": [i.is_standardised for i in indicators],
+        "unit": [i.unit_label for i in indicators],
+        "denominator_is_sensitive": [i.denominator_is_sensitive for i in indicators],
+    })
+    rows = _mask(_flag(table.join(info, on="indicator_id")))
+    hospitals = computation.area_names(key, "helseforetak").select("area_id", pl.col("area_name").alias("hospital"))
+    helseforetak = (
+        rows.filter(pl.col("level") == "helsefellesskap")
+        .join(hospitals, on="area_id", how="left")
+        .with_columns(pl.lit("helseforetak").alias("level"), pl.col("hospital").alias("area_name"))
+        .drop("hospital")
     )
-    return pl.DataFrame(
-        {"level": [k[0] for k in masked], "area_id": [k[1] for k in masked], "suppression": list(masked.values())},
-        schema={"level": pl.String, "area_id": pl.String, "suppression": pl.String},
-    )
-
-
-def _temporal_forced(key: data.DataKey, ind: Indicator, period: Period, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Pooled cells that, with the published single years, would reveal a masked single year.
-
-    A pooled cell is forced hidden when exactly one of its single years is masked, or when
-    the masked single years hold fewer events together than the threshold.
-    """
-    singles = _indicator_table(key, ind, _single_years(key, ind.id)).filter(
-        (pl.col("year_start") >= period.start) & (pl.col("year_end") <= period.end) & pl.col("suppression").is_not_null()
-    )
-    masked_years: dict[tuple[str, str], list[float]] = {}
-    for level, area_id, num in singles.select("level", "area_id", "numerator").iter_rows():
-        masked_years.setdefault((level, area_id), []).append(num or 0.0)
-    forced = []
-    for cell in keys:
-        nums = masked_years.get(cell, [])
-        if len(nums) == 1 or 0 < sum(nums) < ind.suppression_threshold:
-            forced.append(cell)
-    return forced
-
-
-# --- public API ------------------------------------------------------------------------------
+    return pl.concat([rows, helseforetak]).sort("indicator_id", "level", "year_start", "year_end", "sort_order").select(OUTPUT_COLUMNS)
 
 
 def _flag(table: pl.DataFrame) -> pl.DataFrame:
@@ -395,20 +182,30 @@ def _flag(table: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _mask(table: pl.DataFrame, ind: Indicator) -> pl.DataFrame:
-    """Null every figure that could reveal a masked count."""
+def _mask(table: pl.DataFrame) -> pl.DataFrame:
+    """Null every figure that could reveal a masked count (a register denominator too; the population is public)."""
     hidden = pl.col("flag").is_in(list(SUPPRESSION_FLAGS) + [NOT_REPORTED])
     masked = [pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in ("numerator", *VALUE_COLUMNS)]
-    if ind.denominator_is_sensitive:
-        masked.append(pl.when(hidden).then(None).otherwise(pl.col("denominator")).alias("denominator"))
-    else:
-        masked.append(pl.when(pl.col("flag") == NOT_REPORTED).then(None).otherwise(pl.col("denominator")).alias("denominator"))
+    denominator_hidden = pl.when(pl.col("denominator_is_sensitive")).then(hidden).otherwise(pl.col("flag") == NOT_REPORTED)
+    masked.append(pl.when(denominator_hidden).then(None).otherwise(pl.col("denominator")).alias("denominator"))
     significance = pl.when(hidden).then(pl.lit("not_compared")).otherwise(pl.col("significance")).alias("significance")
     assessment = pl.when(hidden).then(pl.lit("not_compared")).otherwise(pl.col("assessment")).alias("assessment")
     return table.with_columns(*masked, significance, assessment)
 
 
-def _resolve_periods(ind: Indicator, key: data.DataKey, years, period: Period | None) -> list[Period]:
+def _period_table(key: data.DataKey, indicator_id: str, period: Period) -> pl.DataFrame:
+    """One period's internal rows (every suppression level, raw counts, ``suppression`` reason)."""
+    table = _tables(key).internal.get(indicator_id)
+    if table is None:
+        return pl.DataFrame()
+    return table.filter((pl.col("year_start") == period.start) & (pl.col("year_end") == period.end))
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def _resolve_periods(ind: Indicator, key: data.DataKey, years, period: Period | None) -> list[Period] | None:
+    """The requested periods (None: every single year), or a clear error."""
     available = available_years(ind.id, key)
     if period is not None:
         allowed = pooled_periods(ind.id, key)
@@ -422,7 +219,7 @@ def _resolve_periods(ind: Indicator, key: data.DataKey, years, period: Period | 
             raise IndicatorRequestError(f"no data for {ind.id} in {period.start}; years with data: {_years_text(available)}")
         return [period]
     if years is None:
-        return [Period(y, y) for y in available]
+        return None
     missing = sorted(set(years) - set(available))
     if missing:
         raise IndicatorRequestError(
@@ -451,27 +248,28 @@ def compute(
         raise IndicatorRequestError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
     ind = load_catalogue().indicator(indicator_id)
     key = key or data.current_key()
-    frames = []
-    for p in _resolve_periods(ind, key, years, period):
-        table = _period_table(key, ind.id, p)
-        source_level = "helsefellesskap" if level == "helseforetak" else level
-        rows = table.filter(pl.col("level") == source_level).drop("area_name", "sort_order", "period_id")
-        names = _area_names(key, level)
-        rows = names.join(rows.with_columns(pl.lit(level).alias("level")), on="area_id", how="left")
-        frames.append(rows)
-    table = _flag(pl.concat(frames, how="diagonal_relaxed"))
-    table = _mask(table, ind).with_columns(
-        pl.lit(ind.is_standardised).alias("standardised"),
-        pl.lit(ind.unit_label).alias("unit"),
-    )
-    return table.sort("year_start", "year_end", "sort_order").select(OUTPUT_COLUMNS)
+    periods = _resolve_periods(ind, key, years, period)
+    rows = _tables(key).public.get((ind.id, level))
+    if rows is None:
+        return pl.DataFrame(schema=dict.fromkeys(OUTPUT_COLUMNS, pl.String)).clear()
+    if periods is None:
+        return rows.filter(pl.col("year_start") == pl.col("year_end"))
+    wanted = pl.DataFrame({"year_start": [p.start for p in periods], "year_end": [p.end for p in periods]},
+                          schema={"year_start": pl.Int32, "year_end": pl.Int32})
+    return rows.join(wanted, on=["year_start", "year_end"], how="semi", maintain_order="left")
+
+
+def warm(key: data.DataKey | None = None) -> None:
+    """Compute the whole catalogue for the store now (after a build or an import)."""
+    _tables(key or data.current_key())
 
 
 def clear_caches() -> None:
     """Forget every in-process table (the disk result cache stays)."""
-    _indicator_table.cache_clear()
+    with _cache_lock:
+        _cache.clear()
     _available_years.cache_clear()
-    _relations.cache_clear()
+    computation.clear_caches()
     data.clear_caches()
 
 

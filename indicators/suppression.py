@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -72,16 +73,12 @@ def _relation_exposed(masked_members: list, numerators: Mapping, denominators: M
     return False
 
 
-def _mask_one_more(relation: Relation, present: set, masked: dict, cost) -> bool:
-    children = [c for c in relation.children if c in present]
+def _mask_one_more(children: Sequence[Hashable], parent: Hashable, masked: dict, cost) -> Hashable:
+    """Hide the cheapest published child of an exposed relation, or else its (published) total; return it."""
     candidates = [c for c in children if c not in masked]
-    if candidates:
-        masked[min(candidates, key=cost)] = SECONDARY
-        return True
-    if relation.parent in present and relation.parent not in masked:
-        masked[relation.parent] = SECONDARY
-        return True
-    return False
+    cell = min(candidates, key=cost) if candidates else parent
+    masked[cell] = SECONDARY
+    return cell
 
 
 class LinearAudit:
@@ -90,30 +87,37 @@ class LinearAudit:
     Each relation with a present total is a row (+1 per child, -1 for the total). With the
     published cells moved to the right-hand side, a masked cell is determined exactly when
     its column is zero in every null-space vector of the masked columns.
+
+    Built once per hierarchy (relations and present cells) and reused across tables.
     """
 
     def __init__(self, relations: Sequence[Relation], present: set):
         self.cells = sorted(present, key=str)
         self.index = {c: i for i, c in enumerate(self.cells)}
-        rows = []
-        for rel in relations:
-            if rel.parent not in present:
-                continue
-            row = np.zeros(len(self.cells))
-            row[self.index[rel.parent]] -= 1.0
-            for child in rel.children:
-                if child in self.index:
-                    row[self.index[child]] += 1.0
-            rows.append(row)
-        self.matrix = np.array(rows) if rows else np.zeros((0, len(self.cells)))
-        self._children_only = {c for c in self.cells if not any(rel.parent == c for rel in relations)}
-        self.neighbours = {
-            c: {m for rel in relations if rel.parent in present and c in (rel.parent, *rel.children)
-                for m in (rel.parent, *rel.children) if m in present}
-            for c in self.cells
-        }
+        # Relations with a present total, their present children, in the given order.
+        self.active = tuple(
+            (rel.parent, tuple(c for c in rel.children if c in self.index)) for rel in relations if rel.parent in self.index
+        )
+        self.matrix = np.zeros((len(self.active), len(self.cells)))
+        self.neighbours: dict[Hashable, set] = {c: set() for c in self.cells}
+        self.relations_of: dict[Hashable, list[int]] = {c: [] for c in self.cells}  # rows a cell takes part in
+        for row, (parent, children) in enumerate(self.active):
+            self.matrix[row, self.index[parent]] -= 1.0
+            for child in children:
+                self.matrix[row, self.index[child]] += 1.0
+            members = {parent, *children}
+            for member in members:
+                self.neighbours[member] |= members
+                self.relations_of[member].append(row)
+        parents = {rel.parent for rel in relations}
+        self._children_only = {c for c in self.cells if c not in parents}
 
     def determined(self, masked) -> list[Hashable]:
+        """Masked cells whose unit vector lies in the row space of the masked columns.
+
+        The projection of e_j onto the row space (spanned by the right singular vectors with
+        nonzero singular values) has length 1 exactly when cell j is determined.
+        """
         unknown = [self.index[m] for m in masked if m in self.index]
         if not unknown:
             return []
@@ -121,12 +125,10 @@ class LinearAudit:
         sub = sub[np.abs(sub).sum(axis=1) > 0]
         if sub.shape[0] == 0:
             return []
-        _, singular, vt = np.linalg.svd(sub)
-        null_space = vt[int((singular > 1e-9).sum()):]
-        if null_space.shape[0] == 0:
-            return [self.cells[i] for i in unknown]
-        weight = np.abs(null_space).max(axis=0)
-        return [self.cells[unknown[j]] for j in range(len(unknown)) if weight[j] < 1e-9]
+        _, singular, vt = np.linalg.svd(sub, full_matrices=False)
+        row_space = vt[: int((singular > 1e-9).sum())]
+        projected = (row_space**2).sum(axis=0)
+        return [self.cells[unknown[j]] for j in range(len(unknown)) if projected[j] > 1 - 1e-9]
 
     def cover(self, cell: Hashable, masked, order: Callable[[Hashable], tuple]) -> list[Hashable]:
         """Published cells to hide so that ``cell`` is no longer determined, cheapest first.
@@ -145,33 +147,68 @@ class LinearAudit:
         if not published:
             return []
         sub = self.matrix[:, unknown]
-        target = np.zeros(len(unknown))
-        target[unknown.index(self.index[cell])] = 1.0
-        y0, *_ = np.linalg.lstsq(sub.T, target, rcond=None)
-        _, singular, vt = np.linalg.svd(sub.T)
-        null = vt[int((singular > 1e-9).sum()):]  # rows span the left null space of sub
+        # One SVD gives both: sub = U S V'. y0 = U_r S_r^-1 V_r' e_cell solves y' sub = e_cell (the
+        # cell is determined, so a solution exists); the columns of U past the rank span N.
+        u, singular, vt = np.linalg.svd(sub, full_matrices=len(unknown) < sub.shape[0])
+        rank = int((singular > 1e-9).sum())
+        y0 = u[:, :rank] @ (vt[:rank, unknown.index(self.index[cell])] / singular[:rank])
+        null = u[:, rank:].T
         columns = self.matrix[:, published]
-        weight_null = null @ columns if null.size else np.zeros((0, len(published)))
+        weight_null = null @ columns
         weight_y0 = y0 @ columns
-        by_cost = sorted(range(len(published)), key=lambda j: order(self.cells[published[j]]))
-        for j in by_cost:
-            if np.abs(weight_null[:, j]).max(initial=0.0) < 1e-9 and abs(weight_y0[j]) > 1e-9:
-                return [self.cells[published[j]]]
-        totals = [j for j in by_cost if len(self.neighbours[self.cells[published[j]]]) > 1
-                  and self.cells[published[j]] not in self._children_only][:40]
-        for a_pos, a in enumerate(totals):
-            for b in totals[a_pos + 1:]:
-                system = np.vstack([weight_null[:, a], weight_null[:, b]])
-                rhs = -np.array([weight_y0[a], weight_y0[b]])
-                augmented = np.column_stack([system, rhs])
-                if np.linalg.matrix_rank(augmented, tol=1e-9) > np.linalg.matrix_rank(system, tol=1e-9):
-                    return [self.cells[published[a]], self.cells[published[b]]]
-        return [self.cells[published[by_cost[0]]]]
+        cell_at = lambda j: self.cells[published[j]]  # noqa: E731
+        breaks_all = (np.abs(weight_null).max(axis=0, initial=0.0) < 1e-9) & (np.abs(weight_y0) > 1e-9)
+        if breaks_all.any():
+            return [min((cell_at(j) for j in np.flatnonzero(breaks_all)), key=order)]
+        totals = sorted(
+            (j for j in range(len(published))
+             if len(self.neighbours[cell_at(j)]) > 1 and cell_at(j) not in self._children_only),
+            key=lambda j: order(cell_at(j)),
+        )[:40]
+        pair = _first_inconsistent_pair(weight_null[:, totals].T, weight_y0[totals])
+        if pair is not None:
+            return [cell_at(totals[pair[0]]), cell_at(totals[pair[1]])]
+        return [min((cell_at(j) for j in range(len(published))), key=order)]
+
+
+def _first_inconsistent_pair(directions: np.ndarray, offsets: np.ndarray) -> tuple[int, int] | None:
+    """The first pair (a < b, in row order) for which (d_a) z = -o_a, (d_b) z = -o_b has no solution z.
+
+    Two equations in z are inconsistent exactly when d_a and d_b are parallel (rank 1 or 0)
+    while the augmented rows (d_a, o_a) and (d_b, o_b) are not (rank 2). Both ranks follow
+    from 2 x 2 Gram determinants, so every pair is tested at once.
+    """
+    n = directions.shape[0]
+    if n < 2:
+        return None
+    augmented = np.column_stack([directions, offsets])
+
+    def gram_determinants(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gram = rows @ rows.T
+        norms = np.diag(gram)
+        scale = np.outer(norms, norms)
+        return scale - gram**2, scale
+
+    det_d, scale_d = gram_determinants(directions)
+    det_a, scale_a = gram_determinants(augmented)
+    parallel = det_d <= 1e-9 * np.maximum(scale_d, 1.0)
+    independent = det_a > 1e-9 * np.maximum(scale_a, 1.0)
+    hits = np.argwhere(np.triu(parallel & independent, k=1))
+    return (int(hits[0][0]), int(hits[0][1])) if hits.size else None
 
 
 def derivable_cells(masked: Sequence[Hashable], relations: Sequence[Relation], present: set) -> list[Hashable]:
     """Masked cells whose value follows from the published cells through the relations."""
     return LinearAudit(relations, present).determined(masked)
+
+
+@lru_cache(maxsize=64)
+def _audit(relations: tuple[Relation, ...], present: frozenset) -> LinearAudit:
+    return LinearAudit(relations, present)
+
+
+def clear_caches() -> None:
+    _audit.cache_clear()
 
 
 def suppress(
@@ -196,25 +233,36 @@ def suppress(
     first); the engine prefers kommuner over the totals users read most.
     """
     present = set(numerators)
-    order = lambda key: cost(key, numerators, denominators)  # noqa: E731
+    costs: dict = {}
+
+    def order(key: Hashable) -> tuple:
+        if key not in costs:
+            costs[key] = cost(key, numerators, denominators)
+        return costs[key]
+
     masked = primary_suppression(numerators, denominators, threshold, protect_denominator)
     for key in forced:
         if key in present:
             masked.setdefault(key, FORCED)
     if not masked:
         return masked
-    audit = None
+    audit = _audit(tuple(relations), frozenset(present))
+    # Only a relation one of whose members was masked since it was last checked can be exposed.
+    dirty = set(range(len(audit.active)))
     while True:
         changed = True
         while changed:
             changed = False
-            for rel in relations:
-                if rel.parent not in present or rel.parent in masked:
+            for index, (parent, children) in enumerate(audit.active):
+                if index not in dirty:
                     continue
-                members = [c for c in rel.children if c in masked and c in present]
+                dirty.discard(index)
+                if parent in masked:
+                    continue
+                members = [c for c in children if c in masked]
                 if members and _relation_exposed(members, numerators, denominators, threshold, protect_denominator):
-                    changed |= _mask_one_more(rel, present, masked, order)
-        audit = audit or LinearAudit(relations, present)
+                    dirty.update(audit.relations_of[_mask_one_more(children, parent, masked, order)])
+                    changed = True
         exposed = audit.determined(masked)
         if not exposed:
             return masked
@@ -223,3 +271,4 @@ def suppress(
             return masked  # nothing left to hide around it
         for cell in cover:
             masked[cell] = SECONDARY
+            dirty.update(audit.relations_of[cell])

@@ -206,12 +206,21 @@ def test_module_entry_point_errors_without_traceback():
 
 
 def test_warm_fills_the_result_cache(tmp_path, monkeypatch, capsys):
+    from indicators import computation
     from indicators.engine import clear_caches
 
     monkeypatch.setenv("STYRING_CACHE_DIR", str(tmp_path / "cache"))
     clear_caches()  # tables other tests computed in this process would not reach the disk
     assert main(["warm"]) == 0
     assert "computed 22 indicators" in capsys.readouterr().err
-    # one table of single years per indicator, plus one per pooled period
-    expected = sum(1 + len(indicators.pooled_periods(i.id)) for i in indicators.load_catalogue().indicators)
-    assert len(list((tmp_path / "cache").glob("*.parquet"))) == expected
+    # the whole catalogue (every indicator, period and level) is one cached table
+    assert len(list((tmp_path / "cache").glob("*.parquet"))) == 1
+    before = indicators.compute("barn_bup_kontakt", "kommune", period=indicators.pooled_periods("barn_bup_kontakt")[0])
+
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("recomputed although the result cache holds the catalogue")
+
+    clear_caches()  # as a fresh process: only the disk cache is left
+    monkeypatch.setattr(computation, "catalogue_table", must_not_run)
+    after = indicators.compute("barn_bup_kontakt", "kommune", period=indicators.pooled_periods("barn_bup_kontakt")[0])
+    assert after.equals(before)

@@ -201,3 +201,35 @@ def test_funnel_positions_agree_with_the_limits():
     assert widths == sorted(widths, reverse=True)  # the funnel narrows
     outside = funnel.points.filter(pl.col("position") != "inside")
     assert 0 < outside.height < funnel.points.height
+
+
+def test_standardised_rate_matches_the_validated_dsr_method_on_raw_rows():
+    """The engine's DSR (Dobson, by age and sex, Norway 2024) against ``directly_standardised_rate`` on rows read here."""
+    from indicators import methods
+
+    bands = ("80-84", "85-89", "90+")
+    hf = "troms-ofoten"
+    join = "JOIN kommune_helsefellesskap m ON m.kommunenummer = x.kommunenummer"
+    engine = store.get_engine()
+    with engine.connect() as conn:
+        events = dict(((s, a), c) for s, a, c in conn.execute(sa.text(
+            f"SELECT sex, age_band, SUM(count) FROM event_count x {join} WHERE m.helsefellesskap_id = :hf "
+            "AND measure_id = 'npr_oh_innleggelser' AND year = 2023 GROUP BY sex, age_band"), {"hf": hf}))
+        people = conn.execute(sa.text(
+            f"SELECT sex, age_band, SUM(population) FROM population x {join} WHERE m.helsefellesskap_id = :hf "
+            "AND year = 2023 GROUP BY sex, age_band"), {"hf": hf}).all()
+        standard = conn.execute(sa.text(
+            "SELECT sex, age_band, SUM(population) FROM population WHERE year = 2024 GROUP BY sex, age_band")).all()
+    data = pl.DataFrame(
+        [(s, a, float(events.get((s, a), 0.0)), float(n)) for s, a, n in people if a in bands],
+        schema={"sex": pl.String, "age_band": pl.String, "count": pl.Float64, "population": pl.Float64}, orient="row",
+    ).with_columns(pl.lit(hf).alias("area"))
+    weights = pl.DataFrame([(s, a, float(n)) for s, a, n in standard if a in bands],
+                           schema={"sex": pl.String, "age_band": pl.String, "weight": pl.Float64}, orient="row")
+    expected = methods.directly_standardised_rate(
+        data, group_by="area", standard=weights, join_on=("sex", "age_band"), multiplier=1000,
+    ).row(0, named=True)
+    row = compute("eldre_oh_innleggelser_80", "helsefellesskap", years=[2023]).filter(pl.col("area_id") == hf).row(0, named=True)
+    for column in ("value", "lower_95", "upper_95", "lower_99_8", "upper_99_8"):
+        assert row[column] == pytest.approx(expected[column], rel=1e-12), column
+    assert row["method"] == "Dobson"

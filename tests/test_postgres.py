@@ -151,3 +151,26 @@ def test_postgres_server_is_local(request, pg_provider):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("select version()").scalar_one().startswith("PostgreSQL")
     engine.dispose()
+
+
+def test_the_engine_gives_the_same_tables_on_postgresql(pg_provider, demo_database_url):
+    """The columnar readers (ADBC on SQLite, COPY on PostgreSQL) feed the engine the same store."""
+    import indicators
+    from data_loaders.demo import build_demo_store
+
+    pg_provider.ensure()
+    if pg_provider.skip_reason:
+        pytest.skip(pg_provider.skip_reason)
+    name = pg_provider.new_database()
+    url = pg_provider.url_for(name)
+    try:
+        build_demo_store(store.get_engine(url))
+        on_postgres, on_sqlite = indicators.current_key(url), indicators.current_key(demo_database_url)
+        for indicator_id in ("eldre_oh_innleggelser_80", "eldre_reinnleggelse_30d_67", "kreft_sp2_behovskartlegging"):
+            for level in ("kommune", "helsefellesskap", "land"):
+                expected = indicators.compute(indicator_id, level, key=on_sqlite)
+                assert expected.height > 0
+                assert indicators.compute(indicator_id, level, key=on_postgres).equals(expected), (indicator_id, level)
+    finally:
+        store.get_engine(url).dispose()
+        pg_provider.drop_database(name)

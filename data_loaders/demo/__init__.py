@@ -34,9 +34,9 @@ def build_demo_store(engine: Engine, data: DemoData | None = None) -> DemoData:
             row_count=rows,
         )
         tag = pl.lit(DEMO_DATASET_ID).alias("dataset_id")
-        store.write_frame(conn, schema.population, data.population.with_columns(tag))
-        store.write_frame(conn, schema.event_count, data.counts.with_columns(tag))
-        store.write_frame(conn, schema.measure_coverage, data.coverage.with_columns(tag))
+        store.insert_rows(conn, schema.population, data.population.with_columns(tag))
+        store.insert_rows(conn, schema.event_count, data.counts.with_columns(tag))
+        store.insert_rows(conn, schema.measure_coverage, data.coverage.with_columns(tag))
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")

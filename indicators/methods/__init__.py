@@ -14,6 +14,7 @@ from .rates import byars_limits, crude_rate, poisson_exact_limits
 from .significance import significance_vs_benchmark
 from .standardisation import (
     directly_standardised_rate,
+    dobson_limits,
     indirectly_standardised_rate,
     indirectly_standardised_ratio,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "confidence_suffix",
     "crude_rate",
     "directly_standardised_rate",
+    "dobson_limits",
     "funnel_limits_proportion",
     "funnel_limits_rate",
     "funnel_points",

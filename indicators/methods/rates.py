@@ -91,17 +91,20 @@ def byars_limits(counts: object, confidence: float = 0.95) -> tuple[np.ndarray, 
 
 
 def count_limits(counts: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Exact limits for counts < 10, Byar's for counts >= 10 (PHE rule)."""
-    exact_lo, exact_hi = poisson_exact_limits(counts, confidence)
-    byars_lo, byars_hi = byars_limits(counts, confidence)
-    small = counts < EXACT_BELOW
-    return np.where(small, exact_lo, byars_lo), np.where(small, exact_hi, byars_hi)
+    """Exact limits for counts < 10, Byar's for counts >= 10 (PHE rule); each computed only where used."""
+    counts = np.asarray(counts, dtype=np.float64)
+    lower, upper = np.full(counts.shape, np.nan), np.full(counts.shape, np.nan)
+    small = counts < EXACT_BELOW  # NaN is not small: Byar's gives it NaN limits
+    for rows, limits in ((small, poisson_exact_limits), (~small, byars_limits)):
+        if rows.any():
+            lower[rows], upper[rows] = limits(counts[rows], confidence)
+    return lower, upper
 
 
 def count_method(counts: np.ndarray) -> list[str | None]:
-    return [
-        None if np.isnan(c) else ("Exact" if c < EXACT_BELOW else "Byars") for c in counts
-    ]
+    labels = np.where(counts < EXACT_BELOW, "Exact", "Byars").astype(object)
+    labels[np.isnan(counts)] = None
+    return labels.tolist()
 
 
 def crude_rate(

@@ -134,6 +134,44 @@ def _strip_group(out: pl.DataFrame, groups: list[str]) -> pl.DataFrame:
 # --------------------------------------------------------------------------- DSR
 
 
+def dobson_limits(
+    observed: np.ndarray,
+    weight_sum: np.ndarray,
+    weighted_rate_sum: np.ndarray,
+    weighted_variance_sum: np.ndarray,
+    *,
+    multiplier: float = 100_000,
+    confidence: float | Iterable[float] = DEFAULT_CONFIDENCE,
+) -> list[pl.Series]:
+    """The DSR and its Dobson limits from per-group sums (the core of ``directly_standardised_rate``).
+
+    Per group: ``observed`` = O = sum(x_i), ``weight_sum`` = sum(w_i) over every band of the
+    standard, ``weighted_rate_sum`` = sum(w_i x_i / n_i) and ``weighted_variance_sum`` =
+    sum(w_i^2 x_i / n_i^2), with bands of zero population adding nothing to the last two.
+    Returns the ``value``, ``lower_<lvl>``/``upper_<lvl>``, ``method`` and ``note`` series;
+    value and limits are null where O < 10. Inputs are trusted (validated by the caller).
+    """
+    levels = normalise_confidence(confidence)
+    mult = check_multiplier(multiplier)
+    o = np.asarray(observed, dtype=np.float64)
+    sw = np.asarray(weight_sum, dtype=np.float64)
+    value = np.asarray(weighted_rate_sum, dtype=np.float64) / sw * mult
+    var = np.asarray(weighted_variance_sum, dtype=np.float64) / sw**2
+    reportable = o >= DSR_MIN_COUNT
+    columns = [float_series("value", np.where(reportable, value, np.nan))]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(var / o) * mult
+        for level in levels:
+            lo, hi = byars_limits(o, level)
+            lower = np.maximum(value + scale * (lo - o), 0.0)
+            columns.append(float_series(lower_name(level), np.where(reportable, lower, np.nan)))
+            columns.append(float_series(upper_name(level), np.where(reportable, value + scale * (hi - o), np.nan)))
+    columns.append(pl.Series("method", ["Dobson"] * o.size, dtype=pl.String))
+    columns.append(pl.Series("note", [None if r else "total count < 10" for r in reportable], dtype=pl.String))
+    return columns
+
+
+
 def directly_standardised_rate(
     df: pl.DataFrame,
     group_by: str | Sequence[str],
@@ -245,22 +283,9 @@ def directly_standardised_rate(
             pl.col("__sq").sum().alias("__ssq"),
         )
     )
-    o = agg["__o"].to_numpy()
-    sw = agg["__sw"].to_numpy()
-    value = agg["__swr"].to_numpy() / sw * mult
-    var = agg["__ssq"].to_numpy() / sw**2
-    reportable = o >= DSR_MIN_COUNT
-    columns = [float_series("value", np.where(reportable, value, np.nan))]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.sqrt(var / o) * mult
-        for level in levels:
-            lo, hi = byars_limits(o, level)
-            lower = np.maximum(value + scale * (lo - o), 0.0)
-            columns.append(float_series(lower_name(level), np.where(reportable, lower, np.nan)))
-            columns.append(float_series(upper_name(level), np.where(reportable, value + scale * (hi - o), np.nan)))
-    columns.append(pl.Series("method", ["Dobson"] * agg.height, dtype=pl.String))
-    columns.append(
-        pl.Series("note", [None if r else "total count < 10" for r in reportable], dtype=pl.String)
+    columns = dobson_limits(
+        agg["__o"].to_numpy(), agg["__sw"].to_numpy(), agg["__swr"].to_numpy(), agg["__ssq"].to_numpy(),
+        multiplier=mult, confidence=levels,
     )
     out = agg.select(groups_eff + ["count", "population"]).with_columns(columns)
     return _strip_group(out, groups_eff)

@@ -441,7 +441,6 @@ def _group_slide(deck: _Deck, group_id: str, profile_rows: dict[str, dict]) -> N
     own = hf_rows.filter(pl.col("area_id") == ctx.hf_id).sort("year_start")
     nat_by_year = dict(zip(national["year_start"].to_list(), national["value"].to_list()))
     # headline
-    row = profile_rows.get(ind.id) or {}
     current = own.filter(pl.col("year_start") == latest).row(0, named=True)
     status, fill, on = _status(current)
     rank_text = ""

@@ -20,16 +20,11 @@ from indicators.formatting import MISSING, format_number
 from indicators.palette import (
     ASSESSMENT_COLOURS,
     ASSESSMENT_SHORT,
-    BETTER,
     HIGHLIGHT,
-    NEUTRAL_HIGHER,
-    NEUTRAL_LOWER,
     NOT_COMPARED,
     SIGNIFICANCE_SYMBOLS,
-    SIMILAR,
     TARGET,
     TEXT,
-    WORSE,
 )
 from indicators.palette import CONTEXT_LINE as CONTEXT
 from indicators.palette import MUTED_TEXT as MUTED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import polars as pl
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from data_loaders import reference, schema, store

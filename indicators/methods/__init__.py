@@ -22,7 +22,11 @@ from .trend import DECREASING, INCREASING, NO_CHANGE, TOO_FEW, trend_direction
 from .variation import variation_summary
 
 __all__ = [
+    "DECREASING",
     "DEFAULT_CONFIDENCE",
+    "INCREASING",
+    "NO_CHANGE",
+    "TOO_FEW",
     "MethodInputError",
     "byars_limits",
     "confidence_suffix",

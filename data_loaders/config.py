@@ -37,6 +37,31 @@ def _read_toml() -> dict:
         return tomllib.load(fh)
 
 
+_TRUE = {"1", "true", "yes", "on", "ja"}
+_FALSE = {"0", "false", "no", "off", "nei", ""}
+PUBLIC_MODE_VARIABLES = ("PUBLIC_MODE", "STYRING_PUBLIC")
+
+
+def _flag(name: str, value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1/0 (or true/false), got {value!r}")
+
+
+def _public_mode(toml: dict) -> bool:
+    """``PUBLIC_MODE`` or ``STYRING_PUBLIC`` (either switches it on), else ``public_mode`` in the TOML.
+
+    An unrecognised value is an error rather than "off": a typo must not open the internal views.
+    """
+    given = {name: os.environ[name] for name in PUBLIC_MODE_VARIABLES if os.environ.get(name, "") != ""}
+    if given:
+        return any(_flag(name, value) for name, value in given.items())
+    return _flag("public_mode", toml.get("public_mode", "0"))
+
+
 def _pick(env: str, toml: dict, key: str, default):
     if env in os.environ and os.environ[env] != "":
         return os.environ[env]
@@ -57,7 +82,7 @@ def load_settings() -> Settings:
     threshold = int(_pick("STYRING_SUPPRESSION_THRESHOLD", toml, "suppression_threshold", 5))
     if threshold < 1:
         raise ValueError(f"suppression_threshold must be at least 1, got {threshold}")
-    public = str(_pick("STYRING_PUBLIC", toml, "public_mode", "0")).lower() in {"1", "true", "yes"}
+    public = _public_mode(toml)
     return Settings(
         database_url=_pick("DATABASE_URL", toml, "database_url", f"sqlite:///{DEFAULT_DATABASE_PATH}"),
         kommune_geojson=Path(geojson) if geojson else None,

@@ -40,6 +40,8 @@ def current_key(database_url: str | None = None) -> DataKey:
             sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
         ).one()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+        if exc.connection_invalidated:  # a pooled connection to a server that went away
+            raise store.StoreUnavailableError(f"The store at {where} cannot be reached: {exc.orig}") from exc
         raise store.StoreNotReadyError(
             f"The store at {where} is not built. "
             "Run `python -m data_loaders demo` (or `make run`, which does it for you)."

@@ -201,11 +201,12 @@ def readiness_source() -> None:
     try:
         ready = load_readiness()
     except ReadinessDataError as error:
-        st.warning(f"Fila kan ikke leses: {error}")
+        st.warning("Fila kan ikke leses." + ("" if settings().public_mode else f" {error}"))
         return
     st.markdown(
         f"Kontaktpunkt, kreftkoordinator og koordinerende enhet per kommune kommer fra en egen CSV-fil "
         f"(`{ready.path.name}`), fordi ingen nasjonale registre har disse opplysningene. "
         + ("**Fila som brukes nå er syntetiske demodata.** " if ready.is_demo else "")
-        + f"En ekte fil kan tas i bruk med miljøvariabelen `{ENV_VARIABLE}` eller innstillingen `{TOML_KEY}`."
+        + ("" if settings().public_mode  # how to configure the server is for its operators
+           else f"En ekte fil kan tas i bruk med miljøvariabelen `{ENV_VARIABLE}` eller innstillingen `{TOML_KEY}`.")
     )

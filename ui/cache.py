@@ -9,22 +9,88 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
 import polars as pl
+import sqlalchemy as sa
 import streamlit as st
 
 import indicators
+from data_loaders import store
+from data_loaders.store import StoreUnavailableError
 from indicators import data as store_data
 from indicators.engine import Period
 
 CACHE_TTL = None  # entries live until the data version changes (the key changes)
 
+# Errors that mean "the database cannot be reached right now" when they escape a read.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (
+    StoreUnavailableError, sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+)
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """The key this run reads with. ``degraded``: the store could not be reached, so ``key`` is the
+    last key that worked in this process (fetched at ``fetched_at``), or None if there is none."""
+
+    key: indicators.DataKey | None
+    fetched_at: datetime | None
+    degraded: bool = False
+    error: Exception | None = None
+
+
+_RUN_KEY = "_styring_data_key"
+_last_good: tuple[indicators.DataKey, datetime] | None = None  # per process
+_last_good_guard = threading.Lock()
+
+
+def resolve_data_key() -> KeyState:
+    """Ask the store for its key (once per run, from ``dashboard.py``).
+
+    When the store cannot be reached, fall back to the last key that worked in this process: the
+    ``st.cache_data`` and engine caches are keyed by it, so everything already computed is still
+    served. Raises ``StoreNotReadyError`` when the store is reachable but not built.
+    """
+    global _last_good
+    st.session_state.pop(_RUN_KEY, None)
+    try:
+        key = indicators.current_key()
+    except StoreUnavailableError as error:
+        failure: Exception = error
+    else:
+        now = datetime.now()
+        with _last_good_guard:
+            _last_good = (key, now)
+        st.session_state[_RUN_KEY] = key
+        return KeyState(key, now)
+    with _last_good_guard:
+        last = _last_good
+    if last is None:
+        return KeyState(None, None, degraded=True, error=failure)
+    st.session_state[_RUN_KEY] = last[0]
+    return KeyState(last[0], last[1], degraded=True, error=failure)
+
 
 def data_key() -> indicators.DataKey:
-    """The current store's key (one cheap query per rerun)."""
-    return indicators.current_key()
+    """The key this run reads with (resolved by ``dashboard.py`` before the page runs)."""
+    key = st.session_state.get(_RUN_KEY)
+    if key is not None:
+        return key
+    resolved = resolve_data_key()
+    if resolved.key is None:
+        raise resolved.error
+    return resolved.key
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def has_data(key: indicators.DataKey) -> bool:
+    """True when the store holds population or counts (a store after ``init`` has tables but none)."""
+    return store.has_data(store.get_engine(key.database_url))
 
 
 def catalogue() -> indicators.Catalogue:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 import indicators
-from data_loaders.config import settings
 from indicators import deck
+from ui import layout, text
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
@@ -20,12 +20,12 @@ def deck_section(helsefellesskap_id: str, short_name: str, years: tuple[int, int
 
     Building takes tens of seconds of CPU, so the public deployment does not offer it.
     """
-    if settings().public_mode:
-        st.caption("Møtepresentasjonen lages i den interne versjonen av løsningen.")
+    if not layout.internal_feature("Møtepresentasjonen for SSU"):
         return
     slot = _state_key(helsefellesskap_id, years, key)
     with st.container(border=True):
-        st.markdown(f"**Møtepresentasjon for SSU** – lysbilder med profilen for {short_name} ({years[0]}–{years[1]}).")
+        st.markdown(f"**Møtepresentasjon for SSU** – lysbilder med profilen for {text.esc(short_name)} "
+                    f"({years[0]}–{years[1]}).")
         if slot not in st.session_state:
             if st.button("Lag møtepresentasjon (PowerPoint)", key="hf_make_deck", icon=":material/slideshow:",
                          type="primary"):

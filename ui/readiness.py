@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 import indicators
-from data_loaders.config import PROJECT_ROOT
+from data_loaders.config import PROJECT_ROOT, settings
 from data_loaders.readiness import ENV_VARIABLE, TOML_KEY, Readiness, load_readiness
 
 from ui import cache
@@ -59,7 +59,11 @@ def show(ready: Readiness, key: indicators.DataKey, helsefellesskap_id: str | No
         .alias("Kilde"),
     )
     st.dataframe(display.to_pandas(), hide_index=True, width="stretch", height=420, key="pf_readiness")
+    missing = f" {len(ready.missing)} kommuner mangler i fila og vises som «Ikke avklart»." if ready.missing else ""
+    if settings().public_mode:  # how to configure the server is for its operators
+        st.caption(f"Kilde: fila {ready.path.name}.{missing}")
+        return
     st.caption(f"Kilde: fila {_where(ready.path)}. Bytt den ut med kommunenes egne opplysninger ved å peke "
                f"miljøvariabelen {ENV_VARIABLE} (eller innstillingen {TOML_KEY}) til en CSV-fil med de samme "
                "kolonnene; fila kontrolleres ved innlesing (ukjente kommunenummer, dubletter, ja/nei-verdier)."
-               + (f" {len(ready.missing)} kommuner mangler i fila og vises som «Ikke avklart»." if ready.missing else ""))
+               + missing)

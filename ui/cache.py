@@ -7,6 +7,7 @@ sessions with ``st.cache_resource``. Nothing here computes a statistic.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import indicators
 from data_loaders import store
 from data_loaders.store import StoreUnavailableError
 from indicators import data as store_data
-from indicators.engine import Period
+from indicators.engine import Period, warm
 
 CACHE_TTL = None  # entries live until the data version changes (the key changes)
 
@@ -101,53 +102,30 @@ def _period(period: tuple[int, int] | None) -> Period | None:
     return Period(*period) if period is not None else None
 
 
-_LOCKS: dict[tuple, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def ensure_computed(key: indicators.DataKey, indicator_id: str) -> None:
-    """Have the engine compute the indicator's single-year table once, even when a page and the
-    warm-up thread ask for it at the same time (the second caller waits, then hits the engine's
-    cache instead of computing it again)."""
-    with _LOCKS_GUARD:
-        lock = _LOCKS.setdefault((key, indicator_id), threading.Lock())
-    with lock:
-        indicators.compute(indicator_id, "land", key=key)
-
-
 @st.cache_data(show_spinner=False, max_entries=512)
 def compute(key: indicators.DataKey, indicator_id: str, level: str, years: tuple[int, ...] | None = None,
             period: tuple[int, int] | None = None) -> pl.DataFrame:
-    if period is None or period[0] == period[1]:
-        ensure_computed(key, indicator_id)
     return indicators.compute(indicator_id, level, years=list(years) if years else None, period=_period(period), key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def trend(key: indicators.DataKey, indicator_id: str, level: str) -> pl.DataFrame:
-    ensure_computed(key, indicator_id)
     return indicators.trend(indicator_id, level, key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def variation(key: indicators.DataKey, indicator_id: str, level: str, period: tuple[int, int]) -> dict:
-    if period[0] == period[1]:
-        ensure_computed(key, indicator_id)
     return indicators.variation(indicator_id, level, Period(*period), key=key)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def funnel(key: indicators.DataKey, indicator_id: str, level: str, period: tuple[int, int],
            area_ids: tuple[str, ...] | None = None) -> indicators.Funnel:
-    if period[0] == period[1]:
-        ensure_computed(key, indicator_id)
     return indicators.funnel(indicator_id, level, Period(*period), list(area_ids) if area_ids is not None else None, key=key)
 
 
 @st.cache_data(show_spinner="Beregner profilen for helsefellesskapet …", max_entries=64)
 def profile(key: indicators.DataKey, helsefellesskap_id: str, year: int | None = None) -> pl.DataFrame:
-    for ind in catalogue().indicators:
-        ensure_computed(key, ind.id)
     return indicators.profile(helsefellesskap_id, year, key=key)
 
 
@@ -235,23 +213,19 @@ def geometry_notes() -> list[str]:
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def start_warm_up(key: indicators.DataKey) -> threading.Thread | None:
-    """Compute every indicator once in a background thread (once per process and data version).
+    """Compute the whole catalogue in a background thread (once per process and data version).
 
-    The engine keeps the results (in memory and on disk), so the first visit to the
-    Helsefellesskap profile, which needs the whole catalogue, does not wait for all of it.
-    Set ``STYRING_WARM_UP=0`` to switch this off.
+    The engine keeps it in memory and on disk; a page that asks meanwhile waits for the same
+    computation instead of starting another. Set ``STYRING_WARM_UP=0`` to switch this off.
     """
     if os.environ.get("STYRING_WARM_UP", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
 
     def work() -> None:
-        # Backwards through the catalogue: a profile computed meanwhile goes forwards, so the two
-        # meet in the middle instead of computing the same indicator twice.
-        for ind in reversed(catalogue().indicators):
-            try:
-                ensure_computed(key, ind.id)
-            except Exception:  # a failing indicator shows its own message on the page
-                continue
+        try:
+            warm(key)
+        except Exception:  # the page that needs it shows its own message
+            logging.getLogger("styring.warm_up").exception("warming the engine failed")
 
     thread = threading.Thread(target=work, name="styring-warm-up", daemon=True)
     thread.start()

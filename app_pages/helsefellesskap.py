@@ -7,7 +7,7 @@ import polars as pl
 import streamlit as st
 
 from indicators import IndicatorRequestError
-from ui import cache, charts, decks, downloads, layout, maps, pickers, spine, state, tables, text, theme
+from ui import cache, charts, decks, downloads, layout, maps, pickers, spine, state, summaries, tables, text, theme
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -45,7 +45,7 @@ state.sync_url({"area": hf_id, "year": year, "indicator": st.session_state["hf_i
                 "large": st.session_state["large_text"] or None})
 
 st.markdown(
-    f"### {text.esc(info['helsefellesskap_navn'])}\n"
+    f"## {text.esc(info['helsefellesskap_navn'])}\n"
     f"Helseforetak: **{text.esc(info['helseforetak'])}**"
     + (f" (samarbeidende sykehus: {text.esc(info['samarbeidende_sykehus'])})" if info["samarbeidende_sykehus"] else "")
     + f" · {text.esc(info['rhf'])} · **{len(members)} kommuner**"
@@ -77,9 +77,13 @@ for group in cat.groups:
         subtitle=f"Alle år med data · Kilder: {', '.join(sorted({p['indicator'].source for p in panels}))}"
                  + (" · SYNTETISKE DEMODATA" if synthetic else ""),
     )
+    trend_label = f"Utviklingen i tabell: {group.name.lower()}"
     st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key=f"hf_trends_{group.id}",
                     alt=f"Små linjediagrammer over tid for {len(panels)} indikatorer i gruppen {group.name}, "
-                        f"{short} (lilla) og landet (svart stiplet). Verdiene står i tabellen over.")
+                        f"{short} (lilla) og landet (svart stiplet)." + summaries.numbers_in(trend_label))
+    with st.expander(trend_label, expanded=False):
+        st.dataframe(tables.trend_panels(panels, short), hide_index=True, width="stretch",
+                     key=f"hf_trend_table_{group.id}")
 
 st.header(f"Kommunene i {short}", anchor=False, divider="gray")
 ind = cat.indicator(st.selectbox("Indikator i kartet", map_options, key="hf_indicator",

@@ -11,6 +11,7 @@ from ui import cache, charts, downloads, layout, maps, pickers, state, summaries
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
+TABLE_LABEL = "Kommunene i tabell"
 
 layout.page_heading(
     "Kommuner: sammenligning innen fylke eller helsefellesskap",
@@ -80,7 +81,8 @@ fig = charts.funnel_plot(plot.points, plot.limits, plot.target, ind, period=peri
                          scope_label=scope_label, label_outside=label_outside)
 st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ko_funnel",
                 alt=f"Traktplott med {plot.points.height} kommuner i {scope_label}: verdi mot nevner, med 95 %- og "
-                    "99,8 %-grenser rundt landsverdien. Kommunene utenfor grensene er listet over diagrammet.")
+                    "99,8 %-grenser rundt landsverdien. Kommunene utenfor grensene er listet over diagrammet."
+                    + summaries.numbers_in(TABLE_LABEL))
 st.caption("Traktplottet bruker ikke-standardiserte (rå) verdier, slik at hver kommune sammenlignes med det som er "
            "ventet ut fra tilfeldig variasjon ved dens størrelse. Kommuner med skjulte tall er ikke med. "
            + ("Navn vises for kommuner utenfor 95 %-grensene." if label_outside == "95"
@@ -91,11 +93,11 @@ areas = cache.areas(key).select("kommunenummer", "helsefellesskap_navn", "fylkes
 table = table.join(areas, left_on="area_id", right_on="kommunenummer", how="left")
 left, right = st.columns([1, 1.5], gap="large")
 with left:
-    st.subheader(f"Kart: {scope_label}, {period_text}", anchor=False)
+    st.header(f"Kart: {scope_label}, {period_text}", anchor=False)
     maps.choropleth(table.drop("helsefellesskap_navn", "fylkesnavn"), ind, level="kommune", kommuner=members,
                     colour_by=colour_by, height=560, key="ko_map")
 with right:
-    st.subheader("Kommunene i tabell", anchor=False)
+    st.header(TABLE_LABEL, anchor=False)
     st.caption("Klikk på en kolonneoverskrift for å sortere. «–» betyr skjult eller ikke rapportert; forklaringen står "
                "i kolonnen Merknad.")
     tables.show(table.sort("value", descending=True, nulls_last=True), ind, key="ko_table", name_label="Kommune",

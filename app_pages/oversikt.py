@@ -11,6 +11,8 @@ from ui import cache, charts, downloads, layout, maps, pickers, state, summaries
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
+TABLE_LABEL = "Tallene i tabell (alle 19 helsefellesskap)"
+TREND_TABLE_LABEL = "Utviklingen i tabell (alle år)"
 
 layout.page_heading(
     "Oversikt: helsefellesskapene sammenlignet",
@@ -57,27 +59,31 @@ st.html(summaries.ranking_answer(hf_table, ind, labels, period_text))
 
 left, right = st.columns([1, 1.25], gap="large")
 with left:
-    st.subheader(f"Kart: {'helsefellesskap' if level == 'helsefellesskap' else 'kommuner'}, {period_text}", anchor=False)
+    st.header(f"Kart: {'helsefellesskap' if level == 'helsefellesskap' else 'kommuner'}, {period_text}", anchor=False)
     maps.choropleth(map_table, ind, level=level, colour_by=colour_by, highlight=highlight if level == "helsefellesskap" else None,
                     height=600, key="ov_map")
 with right:
     fig = charts.ranked_bars(hf_table, ind, period=period_text, labels=labels, highlight=highlight, synthetic=synthetic)
     st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ov_bars",
-                    alt=summaries.ranking_alt(hf_table, ind, labels))
+                    alt=summaries.ranking_alt(hf_table, ind, labels) + summaries.numbers_in(TABLE_LABEL))
     st.html(tables.significance_legend(ind.direction))
 
-st.subheader("Variasjon mellom helsefellesskapene", anchor=False)
+st.header("Variasjon mellom helsefellesskapene", anchor=False)
 summaries.variation_metrics(spread, period_text)
 
-st.subheader("Utvikling over tid", anchor=False)
+st.header("Utvikling over tid", anchor=False)
 fig = charts.trend_chart(hf_trend, national_trend, ind, labels=labels, highlight=highlight, synthetic=synthetic,
                          title=f"{ind.short_name}: helsefellesskapene og landet over tid")
 st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ov_trend",
-                alt=summaries.trend_alt(national_trend, ind, hf_trend, highlight, labels))
+                alt=summaries.trend_alt(national_trend, ind, hf_trend, highlight, labels)
+                + summaries.numbers_in(TREND_TABLE_LABEL))
 st.caption("Grå linjer: hvert av de 19 helsefellesskapene (pek for navn). Svart stiplet: hele landet. "
            "Velg «Fremhev et helsefellesskap» for å vise ett med 95 % konfidensintervall.")
+with st.expander(TREND_TABLE_LABEL, expanded=False):
+    st.dataframe(tables.year_pivot(hf_trend, ind, national=national_trend, name_label="Helsefellesskap"),
+                 hide_index=True, width="stretch", key="ov_trend_table")
 
-with st.expander("Tallene i tabell (alle 19 helsefellesskap)", expanded=False):
+with st.expander(TABLE_LABEL, expanded=False):
     tables.show(hf_table.sort("value", descending=True, nulls_last=True), ind, key="ov_table",
                 name_label="Helsefellesskap")
 downloads.download_section(

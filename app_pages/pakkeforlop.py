@@ -62,6 +62,7 @@ state.seed("pf_year", "year", local_years, local_years[0] if local_years else No
 state.show_messages()
 
 target_label = "Mål (lokalt satt mål)"
+SP1_TABLE_LABEL = "SP1 i tabell: andel per år og område"
 labels = pickers.labels_for(key, level)
 hf = cache.helsefellesskap(key)
 order = hf["helsefellesskap_id"].to_list()
@@ -78,7 +79,8 @@ except IndicatorRequestError as error:
 fig = charts.coverage_multiples(sp1, sp1_land, SP1, labels=labels, order=order, target=target,
                                 target_label=target_label, synthetic=synthetic, highlight=highlight)
 st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="pf_sp1",
-                alt=summaries.trend_alt(sp1_land, SP1) + " Ett lite diagram per område; tallene står i tabellen under.")
+                alt=summaries.trend_alt(sp1_land, SP1) + " Ett lite diagram per område."
+                + summaries.numbers_in(SP1_TABLE_LABEL))
 st.caption("Blå linje: området; svart stiplet: hele landet; grønn prikket: målet. Et år uten punkt betyr at tallet er "
            "skjult (for få pasienter) eller ikke rapportert – se tabellen under.")
 if highlight is not None:
@@ -86,10 +88,12 @@ if highlight is not None:
                              title=f"SP1 i {labels.get(highlight, highlight)} mot landet og målet", target=target,
                              target_label=target_label)
     st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="pf_sp1_one",
-                    alt=summaries.trend_alt(sp1_land, SP1, sp1, highlight, labels))
-with st.expander("SP1 i tabell: andel per år og område", expanded=False):
+                    alt=summaries.trend_alt(sp1_land, SP1, sp1, highlight, labels)
+                    + summaries.numbers_in(SP1_TABLE_LABEL))
+with st.expander(SP1_TABLE_LABEL, expanded=False):
     st.dataframe(tables.year_pivot(sp1.with_columns(pl.col("area_id").replace_strict(labels, default=None)
-                                                        .alias("area_name")), SP1),
+                                                        .alias("area_name")), SP1, national=sp1_land,
+                                   name_label=LEVELS[level]),
                  hide_index=True, width="stretch")
 downloads.download_section(sp1, SP1.id, "pf_sp1", "SP1 per år", data_key=key,
                            stem=downloads.file_stem(SP1.id, level, "alle-aar"))
@@ -110,10 +114,12 @@ else:
         table = cache.compute(key, ind.id, level, period=(year, year))
         fig = charts.reporting_bars(table, ind, labels=labels, period=str(year), synthetic=synthetic)
         not_reported = table.filter(pl.col("flag") == "not_reported").height
+        table_label = f"{ind.short_name} {year} i tabell"
         st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key=f"pf_{ind.id}",
                         alt=f"Stolpediagram for {ind.short_name} {year}: {table.height - not_reported} av "
-                            f"{table.height} områder rapporterer; {not_reported} er ikke rapportert.")
-        with st.expander(f"{ind.short_name} {year} i tabell", expanded=False):
+                            f"{table.height} områder rapporterer; {not_reported} er ikke rapportert."
+                            + summaries.numbers_in(table_label))
+        with st.expander(table_label, expanded=False):
             tables.show(table.sort("value", descending=True, nulls_last=True), ind, key=f"pf_table_{ind.id}",
                         name_label=LEVELS[level], show_reporting=True)
         downloads.download_section(table, ind.id, f"pf_{ind.id}", f"{ind.short_name} {year}", data_key=key,

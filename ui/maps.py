@@ -2,27 +2,30 @@
 
 Colours diverge around the national value (or show the significance), suppressed and
 unreported areas are grey and listed in the legend as "Skjult/ikke rapportert"; every map
-has a legend, the Kartverket attribution, a text summary (``alt``) and the Haram note for
-kommune maps.
+has a legend, the Kartverket attribution, a text summary (``alt``), the Haram note for
+kommune maps, and a table twin ("Kartet som tabell"): every area with the value, interval,
+legend class and flag the map shows, built from the same properties as the map.
 """
 
 from __future__ import annotations
 
 import geopandas as gpd
-import pydeck as pdk
+import pandas as pd
 import polars as pl
+import pydeck as pdk
 import streamlit as st
 
 from data_loaders.geometry import map_view_state, to_geojson
 from indicators.catalogue import Indicator
 
-from ui import cache, text, theme
+from ui import cache, tables, text, theme
 
 ATTRIBUTION = (
     "Kartgrunnlag: © Kartverket, CC BY 4.0 (kommunegrenser 2020, forenklet og omnummerert til 2024; "
     "hentet via pakken hvor)."
 )
 COLOUR_MODES = {"deviation": "Avvik fra landet", "significance": "Signifikans mot landet"}
+TWIN_LABEL = "Kartet som tabell"
 _TOOLTIP_STYLE = {"backgroundColor": "#FFFFFF", "color": "#1A1A1A", "fontSize": "14px",
                   "border": "1px solid #333", "padding": "6px 8px", "fontFamily": "sans-serif"}
 
@@ -122,6 +125,45 @@ def summary(table: pl.DataFrame, ind: Indicator, level_name: str) -> str:
     return sentence
 
 
+def drawn_inside(gdf: gpd.GeoDataFrame) -> dict[str, str]:
+    """Kommunenummer drawn inside another kommune's polygon -> that kommune's name (Haram -> Ålesund)."""
+    if "covers" not in gdf.columns:
+        return {}
+    owners = {}
+    for number, name, covers in zip(gdf["kommunenummer"], gdf["kommunenavn"], gdf["covers"]):
+        for covered in str(covers or "").split(","):
+            if covered and covered != number:
+                owners[covered] = name
+    return owners
+
+
+def twin_frame(table: pl.DataFrame, ind: Indicator, *, colour_by: str, name_label: str,
+               number_label: str | None = None, drawn_with: dict[str, str] | None = None) -> pd.DataFrame:
+    """The map as a table: one row per area of ``table`` with the texts the map shows for it
+    (value, interval, legend class, comparison, flag), from the same ``area_properties``.
+    ``number_label`` adds the area id as a column (kommunenummer: some kommuner share a name)."""
+    props = area_properties(table, ind, colour_by=colour_by, key="area_id")
+    classes = dict(zip(props["area_id"].to_list(), props["class_text"].to_list()))
+    rows = table.sort(["value", "area_name"], descending=[True, False], nulls_last=True)
+    notes = []
+    for area_id, flag, flag_label in zip(rows["area_id"], rows["flag"], rows["flag_label"]):
+        note = text.flag_note(flag, flag_label)
+        if drawn_with and area_id in drawn_with:
+            note = (note + " · " if note else "") + f"Tegnet sammen med {drawn_with[area_id]} i kartet"
+        notes.append(note)
+    numbers = {number_label: rows["area_id"].to_list()} if number_label else {}
+    return pd.DataFrame({
+        name_label: rows["area_name"].to_list(),
+        **numbers,
+        f"Verdi ({text.unit_short(ind)})": pd.array(rows["value"].to_list(), dtype="Float64"),
+        "95 % KI": [text.interval(ind, lo, up) if v is not None else "–"
+                    for v, lo, up in zip(rows["value"], rows["lower_95"], rows["upper_95"])],
+        "Farge i kartet": [classes.get(a) or theme.SUPPRESSED_LABEL for a in rows["area_id"]],
+        "Mot landet": [text.status_short(a, s) for a, s in zip(rows["assessment"], rows["significance"])],
+        "Merknad": notes,
+    })
+
+
 def choropleth(table: pl.DataFrame, ind: Indicator, *, level: str, colour_by: str = "deviation",
                kommuner: list[str] | None = None, highlight: str | None = None, height: int = 560,
                key: str | None = None) -> None:
@@ -156,7 +198,7 @@ def choropleth(table: pl.DataFrame, ind: Indicator, *, level: str, colour_by: st
         if len(sub):
             highlight_geojson = to_geojson(sub, key=geo_key)
     view = map_view_state(gdf, width=520, height=height)
-    alt = summary(table, ind, level_name)
+    alt = summary(table, ind, level_name) + f" Alle verdiene står i «{TWIN_LABEL}»."
     st.pydeck_chart(_deck(geojson, view, highlight_geojson), height=height, alt=alt, key=key)
     national = table["national_value"].drop_nulls()
     present = set(props["class_text"].to_list())
@@ -167,3 +209,12 @@ def choropleth(table: pl.DataFrame, ind: Indicator, *, level: str, colour_by: st
         notes += cache.geometry_notes()
     st.caption(" ".join(notes))
     st.caption(f"Tekstversjon: {alt}")
+    name_label = "Kommune" if level == "kommune" else "Helsefellesskap"
+    with st.expander(TWIN_LABEL, expanded=False):
+        st.caption(f"Hvert område i kartet med verdien, konfidensintervallet og fargeklassen fra tegnforklaringen "
+                   f"({COLOUR_MODES.get(colour_by, colour_by).lower()}).")
+        twin = twin_frame(table, ind, colour_by=colour_by, name_label=name_label,
+                          number_label="Kommunenr." if level == "kommune" else None,
+                          drawn_with=drawn_inside(gdf) if level == "kommune" else None)
+        st.dataframe(tables.styled(twin, ind), hide_index=True, width="stretch",
+                     height="auto" if len(twin) <= 25 else 420, key=f"{key}_twin" if key else None)

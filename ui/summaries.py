@@ -56,6 +56,11 @@ def ranking_answer(table: pl.DataFrame, ind: Indicator, labels: dict[str, str], 
     )
 
 
+def numbers_in(label: str) -> str:
+    """The end of a chart's text alternative: where its numbers are in a table."""
+    return f" Tallene står i «{label}»."
+
+
 def ranking_alt(table: pl.DataFrame, ind: Indicator, labels: dict[str, str]) -> str:
     shown = _shown(table)
     if shown.height == 0:
@@ -63,8 +68,7 @@ def ranking_alt(table: pl.DataFrame, ind: Indicator, labels: dict[str, str]) -> 
     top, bottom = shown.row(0, named=True), shown.row(-1, named=True)
     return (f"Søylediagram som rangerer helsefellesskapene etter {ind.short_name}. Høyest er "
             f"{labels.get(top['area_id'], top['area_name'])} ({text.with_unit(ind, top['value'])}), lavest "
-            f"{labels.get(bottom['area_id'], bottom['area_name'])} ({text.with_unit(ind, bottom['value'])}). "
-            "Tallene står også i tabellen under.")
+            f"{labels.get(bottom['area_id'], bottom['area_name'])} ({text.with_unit(ind, bottom['value'])}).")
 
 
 def trend_alt(national: pl.DataFrame, ind: Indicator, series: pl.DataFrame | None = None,

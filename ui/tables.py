@@ -16,6 +16,8 @@ from indicators.formatting import MISSING, decimals_for, format_number
 
 from ui import text, theme
 
+NATIONAL_NAME = "Hele landet"
+
 
 def _fmt(decimals: int):
     return lambda v: format_number(None if pd.isna(v) else float(v), decimals)
@@ -81,9 +83,31 @@ def significance_legend(direction: str) -> str:
     return f'<div class="legend">{"".join(parts)}</div>'
 
 
-def year_pivot(table: pl.DataFrame, ind: Indicator) -> pd.DataFrame:
-    """Areas as rows, years as columns, formatted values ("–" where hidden or not reported)."""
+def year_pivot(table: pl.DataFrame, ind: Indicator, *, national: pl.DataFrame | None = None,
+               name_label: str = "Område") -> pd.DataFrame:
+    """Areas as rows, years as columns, formatted values ("–" where hidden or not reported).
+
+    ``national`` (the country's rows over the years) becomes the first row, "Hele landet"."""
+    if national is not None:
+        table = pl.concat([national.with_columns(pl.lit(NATIONAL_NAME).alias("area_name")), table],
+                          how="diagonal_relaxed")
     years = sorted(set(table["year_start"].to_list()))
     names = list(dict.fromkeys(table["area_name"].to_list()))
     lookup = {(n, y): v for n, y, v in zip(table["area_name"], table["year_start"], table["value"])}
-    return pd.DataFrame({"Område": names, **{str(y): [text.value(ind, lookup.get((n, y))) for n in names] for y in years}})
+    return pd.DataFrame({name_label: names,
+                         **{str(y): [text.value(ind, lookup.get((n, y))) for n in names] for y in years}})
+
+
+def trend_panels(panels: list[dict], area_name: str) -> pd.DataFrame:
+    """The numbers of ``charts.small_multiples``: per indicator one row for the area and one for the
+    country, years as columns (formatted; "–" where hidden or without data)."""
+    years = sorted({y for p in panels for frame in (p["series"], p["national"])
+                    for y in frame["year_start"].to_list()})
+    rows = []
+    for panel in panels:
+        ind = panel["indicator"]
+        for who, frame in ((area_name, panel["series"]), (NATIONAL_NAME, panel["national"])):
+            values = dict(zip(frame["year_start"].to_list(), frame["value"].to_list()))
+            rows.append({"Indikator": ind.short_name, "Enhet": text.unit_short(ind), "Område": who,
+                         **{str(y): text.value(ind, values.get(y)) for y in years}})
+    return pd.DataFrame(rows)

@@ -117,11 +117,50 @@ def assessment_colour(assessment: str | None) -> str:
 FONT_FAMILY = '"Source Sans Pro", "Source Sans 3", Arial, sans-serif'
 # Decimal comma and a thin space between thousands (plotly layout.separators: decimal, thousands).
 PLOTLY_SEPARATORS = ",\u2009"
+# Plotly's own texts (the modebar buttons and their messages) in Norwegian, so the page has one
+# language for screen readers (WCAG 3.1.2). Keys are Plotly's English texts.
+PLOTLY_NB = {
+    "Autoscale": "Tilpass aksene automatisk",
+    "Box Select": "Velg med rektangel",
+    "Lasso Select": "Velg med lasso",
+    "Compare data on hover": "Sammenlign dataene ved peking",
+    "Show closest data on hover": "Vis nærmeste data ved peking",
+    "Toggle show closest data on hover": "Slå av eller på nærmeste data ved peking",
+    "Toggle Spike Lines": "Slå hjelpelinjer av eller på",
+    "Download plot as a PNG": "Last ned diagrammet som PNG-bilde",
+    "Download plot as a png": "Last ned diagrammet som PNG-bilde",
+    "Download plot": "Last ned diagrammet",
+    "Preparing image - this may take a few seconds": "Lager bildet – det kan ta noen sekunder",
+    "Image download succeeded": "Bildet er lastet ned",
+    "Sorry, there was a problem downloading your image!": "Beklager, bildet kunne ikke lastes ned.",
+    "Pan": "Flytt",
+    "Zoom": "Forstørr utsnitt",
+    "Zoom in": "Zoom inn",
+    "Zoom out": "Zoom ut",
+    "Reset axes": "Tilbakestill aksene",
+    "Reset view": "Tilbakestill visningen",
+    "Reset views": "Tilbakestill visningene",
+    "Reset": "Tilbakestill",
+    "Double-click to zoom back out": "Dobbeltklikk for å zoome ut igjen",
+    "Double-click on legend to isolate one trace": "Dobbeltklikk på tegnforklaringen for å vise bare én serie",
+    "Click to enter Plot title": "Klikk for å skrive tittel",
+    "Click to enter X axis title": "Klikk for å skrive tittel på x-aksen",
+    "Click to enter Y axis title": "Klikk for å skrive tittel på y-aksen",
+}
 PLOTLY_CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
+    "locale": "nb",
+    "locales": {"nb": {"dictionary": PLOTLY_NB,
+                       "format": {"decimal": ",", "thousands": "\u2009", "date": "%d.%m.%Y",
+                                  "months": ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august",
+                                             "september", "oktober", "november", "desember"],
+                                  "shortMonths": ["jan.", "feb.", "mars", "apr.", "mai", "juni", "juli", "aug.",
+                                                  "sep.", "okt.", "nov.", "des."],
+                                  "days": ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"],
+                                  "shortDays": ["søn.", "man.", "tir.", "ons.", "tor.", "fre.", "lør."]}}},
 }
 
 # --- page CSS --------------------------------------------------------------------------------
@@ -132,8 +171,13 @@ PAGE_CSS = """
 html, body, [data-testid="stAppViewContainer"] { font-size: 17px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { line-height: 1.5; }
 h1 { font-size: 2.0rem !important; }
+/* Heading levels follow the page structure (h1 > h2 > h3); sizes keep h2 below h1. */
+[data-testid="stMain"] h2 { font-size: 1.55rem !important; }
+[data-testid="stMain"] h3 { font-size: 1.25rem !important; }
 .block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.2rem !important; padding-bottom: 2rem !important; }
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #41464D !important; }
+/* Streamlit fades captions with opacity 0.6 (3.2:1 on white); keep them at 9.5:1. */
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {
+  color: #41464D !important; opacity: 1 !important; }
 .demo-banner { background: #FFF4CE; border: 2px solid #8A6D00; color: #1A1A1A; padding: 0.55rem 0.9rem;
   border-radius: 6px; font-size: 1rem; margin-bottom: 0.4rem; }
 .demo-banner strong { text-transform: uppercase; letter-spacing: 0.03em; }
@@ -158,6 +202,24 @@ table.spine td.ind .unit { display: block; color: #41464D; font-size: 0.8rem; }
 table.spine td.spinecell { min-width: 240px; width: 30%; }
 table.spine .flag { color: #41464D; font-size: 0.8rem; display: block; }
 .readiness-yes { font-weight: 600; }
+/* Keyboard focus (WCAG 2.4.7): one clear 3px ring on every control. Streamlit draws no ring on the
+   page links, the tables or the map, and only a thin border colour on select boxes and number inputs. */
+[data-testid="stTopNavLink"]:focus-visible, [data-testid="stSkipToContent"]:focus-visible,
+[data-testid="stMain"]:focus-visible, .js-plotly-plot .modebar-btn:focus-visible,
+[data-testid="stBaseButton-elementToolbar"]:focus-visible {
+  outline: 3px solid #005A9C !important; outline-offset: 2px !important; }
+[data-testid="stMain"]:focus-visible { outline-offset: -3px !important; }
+[data-testid="stSelectbox"] [role="group"]:focus-within, [data-testid="stNumberInputContainer"]:focus-within,
+[data-testid="stDataFrameResizable"]:focus-within {
+  outline: 3px solid #005A9C !important; outline-offset: 1px; }
+[data-testid="stCheckbox"] label:has(input:focus-visible) {
+  outline: 3px solid #005A9C !important; outline-offset: 2px; border-radius: 4px; }
+[data-testid="stDeckGlJsonChart"] .deck-events-root:focus-visible {
+  outline: 3px solid #005A9C !important; outline-offset: -3px; }
+/* Controls that appear on hover (Plotly's modebar, Streamlit's element toolbar) also appear on focus. */
+.js-plotly-plot .plotly .modebar--hover .modebar-group:focus-within,
+[data-testid="stElementToolbar"]:focus-within, [data-testid="stHeaderActionElements"] a:focus-visible {
+  opacity: 1 !important; transition: none !important; }
 /* Print: hide navigation and controls, keep charts and tables. */
 @media print {
   header, [data-testid="stSidebar"], [data-testid="stToolbar"], [data-testid="stDecoration"],

@@ -133,7 +133,7 @@ st.markdown("Planen for Pakkeforløp hjem ber hver kommune avklare et **kontaktp
 try:
     ready = readiness.load()
 except ReadinessDataError as error:
-    st.warning(f"Fila med kommunenes avklaringer kan ikke leses: {error}")
+    st.warning("Fila med kommunenes avklaringer kan ikke leses." + ("" if layout.public_mode() else f" {error}"))
 else:
     readiness.show(ready, key, highlight, synthetic_store=synthetic)
 

@@ -204,9 +204,7 @@ def test_every_page_in_public_mode_is_read_only(page):
 # --- HTML from data ---------------------------------------------------------------------------------
 
 HOSTILE_NAME = '<img src=x onerror="alert(1)">'
-# Plotly shows unknown tags as text, but a name with <a href="https://..."> would become a link.
-UNESCAPED_TREND_LEGEND = pytest.mark.xfail(
-    strict=True, reason="ui/charts.py trend_chart: the highlighted area's trace name (legend) is not escaped")
+# Plotly shows unknown tags as text, but a name with <a href="https://..."> would become a link: names are escaped.
 
 
 @pytest.fixture(scope="module")
@@ -242,10 +240,10 @@ def _raw_html_from_data(at) -> list[str]:
 
 
 @pytest.mark.parametrize("page, params", [
-    pytest.param("oversikt", {"area": "troms-ofoten"}, marks=UNESCAPED_TREND_LEGEND),
+    ("oversikt", {"area": "troms-ofoten"}),
     ("oversikt", {"level": "kommune"}),
     ("kommuner", {"scope": "fylke", "area": "55", "indicator": "eldre_reinnleggelse_30d_67"}),
-    pytest.param("pakkeforlop", {"area": "troms-ofoten"}, marks=UNESCAPED_TREND_LEGEND),
+    ("pakkeforlop", {"area": "troms-ofoten"}),
     ("pakkeforlop", {}),
     ("om_dataene", {}),
 ])

@@ -1,6 +1,11 @@
 """Plotly figure builders. Each takes engine output and returns a ``go.Figure`` with its title,
 unit, period and source on the figure itself, Norwegian number formatting, and significance
 told by colour, symbol and text together. No statistics are computed here.
+
+Figures are assembled as plain dicts (traces, axes, shapes, annotations) and validated once by
+``go.Figure``: Plotly's incremental ``update_*``/``add_*`` calls and ``make_subplots`` cost
+several times more on every rerun. Text that comes from data (area names) is escaped, since
+Plotly renders a subset of HTML in titles, legends, hover and tick labels.
 """
 
 from __future__ import annotations
@@ -10,25 +15,26 @@ import textwrap
 
 import plotly.graph_objects as go
 import polars as pl
-from plotly.subplots import make_subplots
 
 from indicators.catalogue import Indicator
 
 from ui import text, theme
 
 HOVER_STYLE = dict(bgcolor="white", bordercolor="#333", font=dict(size=14, family=theme.FONT_FAMILY, color=theme.TEXT))
+AXIS_STYLE = dict(showline=True, linecolor="#555", ticks="outside", tickcolor="#555", gridcolor="#E3E6EA",
+                  zeroline=False, title=dict(font=dict(size=14)), automargin=True)
 
 
 def _wrap(line: str, width: int) -> str:
     return "<br>".join(textwrap.wrap(line, width=width)) or line
 
 
-def base_layout(fig: go.Figure, title: str, subtitle: str, *, height: int, wrap: int = 110,
-                legend_below: bool = True, top: int | None = None, bottom: int = 40) -> go.Figure:
+def base_layout(title: str, subtitle: str, *, height: int, wrap: int = 110, legend_below: bool = True,
+                top: int | None = None, bottom: int = 40) -> dict:
     """Title and subtitle on the chart, Norwegian separators, readable fonts, white background."""
     sub = _wrap(subtitle, wrap)
     n_sub_lines = sub.count("<br>") + 1
-    fig.update_layout(
+    layout = dict(
         title=dict(
             text=f"<b>{text.esc(title)}</b>",
             subtitle=dict(text=sub, font=dict(size=13, color=theme.MUTED_TEXT)),
@@ -44,20 +50,76 @@ def base_layout(fig: go.Figure, title: str, subtitle: str, *, height: int, wrap:
         hoverlabel=HOVER_STYLE,
         showlegend=True,
     )
+    _axis(layout, "xaxis")
+    _axis(layout, "yaxis")
     if legend_below:
-        fig.update_layout(legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.005, x=0,
-                                      xanchor="left", font=dict(size=13), title=None, traceorder="normal"))
-    fig.update_xaxes(showline=True, linecolor="#555", ticks="outside", tickcolor="#555", gridcolor="#E3E6EA",
-                     zeroline=False, title_font=dict(size=14))
-    fig.update_yaxes(showline=True, linecolor="#555", ticks="outside", tickcolor="#555", gridcolor="#E3E6EA",
-                     zeroline=False, title_font=dict(size=14), automargin=True)
-    fig.update_xaxes(automargin=True)
-    return fig
+        layout["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0.005, x=0,
+                                xanchor="left", font=dict(size=13), title=None, traceorder="normal")
+    return layout
+
+
+def _axis(layout: dict, name: str, *, title_text: str | None = None, **settings) -> dict:
+    """The layout's axis ``name`` ("xaxis", "yaxis3", ...) in the house style, with ``settings`` merged in."""
+    axis = layout.setdefault(name, {**AXIS_STYLE, "title": dict(AXIS_STYLE["title"])})
+    axis.update(settings)
+    if title_text is not None:
+        axis["title"] = {**axis["title"], "text": title_text}
+    return axis
+
+
+def _hline(y: float, line: dict, *, xref: str = "x domain", yref: str = "y") -> dict:
+    return dict(type="line", xref=xref, x0=0, x1=1, yref=yref, y0=y, y1=y, line=line)
+
+
+def _vline(x: float, line: dict) -> dict:
+    return dict(type="line", xref="x", x0=x, x1=x, yref="y domain", y0=0, y1=1, line=line)
+
+
+def _grid(layout: dict, rows: int, columns: int, *, horizontal_spacing: float, vertical_spacing: float,
+          titles: list[str], title_size: int) -> list[tuple[str, str]]:
+    """Axes for a rows x columns grid of panels (first row on top), like ``make_subplots``.
+
+    Adds the panel titles as annotations and returns each panel's (x, y) axis ids, row by row.
+    """
+    width = (1 - horizontal_spacing * (columns - 1)) / columns
+    height = (1 - vertical_spacing * (rows - 1)) / rows
+    panels = []
+    for r in range(rows):
+        for c in range(columns):
+            n = r * columns + c + 1
+            suffix = "" if n == 1 else str(n)
+            x_domain = [c * (width + horizontal_spacing), c * (width + horizontal_spacing) + width]
+            y_domain = [1 - r * (height + vertical_spacing) - height, 1 - r * (height + vertical_spacing)]
+            _axis(layout, f"xaxis{suffix}", domain=x_domain, anchor=f"y{suffix}")
+            _axis(layout, f"yaxis{suffix}", domain=y_domain, anchor=f"x{suffix}")
+            panels.append((f"x{suffix}", f"y{suffix}"))
+    layout.setdefault("annotations", []).extend(
+        dict(text=title, x=sum(layout[f"xaxis{'' if i == 0 else i + 1}"]["domain"]) / 2,
+             y=layout[f"yaxis{'' if i == 0 else i + 1}"]["domain"][1], xref="paper", yref="paper",
+             xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=title_size))
+        for i, title in enumerate(titles)
+    )
+    return panels
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    return go.Figure(data=data, layout=layout)
+
+
+def _unit_title(ind: Indicator) -> str:
+    return text.unit_short(ind).capitalize() if ind.unit_label != "prosent" else "Prosent"
 
 
 def _national_of(table: pl.DataFrame) -> float | None:
     values = table["national_value"].drop_nulls() if "national_value" in table.columns else []
     return float(values[0]) if len(values) else None
+
+
+def _band(x: list, lower: list, upper: list) -> tuple[list, list]:
+    """The closed outline of a confidence band (upper limits forwards, lower limits back)."""
+    band_x = [xi for xi, u in zip(x, upper) if u is not None]
+    band_y = [u for u in upper if u is not None] + [v for v in reversed(lower) if v is not None]
+    return band_x + band_x[::-1], band_y
 
 
 # --- ranked bar chart ---------------------------------------------------------------------------
@@ -79,14 +141,15 @@ def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dic
         return f"<b>▶ {text.esc(name)}</b>" if area_id == highlight else text.esc(name)
 
     ticks = [label(a) for a in order]
-    fig = go.Figure()
+    data = []
     for assessment in ("better", "similar", "worse", "higher", "lower"):
         rows = shown.filter(pl.col("assessment") == assessment)
         if rows.height == 0:
             continue
         colour = theme.ASSESSMENT_COLOURS[assessment]
         values = rows["value"].to_list()
-        fig.add_trace(go.Bar(
+        data.append(dict(
+            type="bar",
             orientation="h",
             y=[label(a) for a in rows["area_id"]],
             x=values,
@@ -107,26 +170,25 @@ def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dic
                           "<br>%{customdata[2]}<extra></extra>",
         ))
     if hidden.height:
-        fig.add_trace(go.Bar(
-            orientation="h", y=[label(a) for a in hidden["area_id"]], x=[0] * hidden.height,
+        data.append(dict(
+            type="bar", orientation="h", y=[label(a) for a in hidden["area_id"]], x=[0] * hidden.height,
             name=f"{theme.SUPPRESSED_LABEL} (–)", marker=dict(color=theme.NOT_COMPARED),
             text=[f"– {text.flag_note(f, fl)}" for f, fl in zip(hidden["flag"], hidden["flag_label"])],
             textposition="outside", cliponaxis=False, hoverinfo="skip",
         ))
+    layout = base_layout(f"{ind.short_name}: {level_name} rangert",
+                         text.subtitle(ind, period, synthetic, "linjene viser 95 % konfidensintervall"),
+                         height=max(360, 26 * len(order) + 170), wrap=80, bottom=50)
     national = _national_of(table)
     if national is not None:
-        fig.add_vline(x=national, line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"))
-        fig.add_annotation(x=national, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"Landet: {text.value(ind, national)}", font=dict(size=13, color=theme.TEXT),
-                           bgcolor="rgba(255,255,255,0.85)")
-    fig.update_yaxes(categoryorder="array", categoryarray=ticks, ticks="", tickfont=dict(size=13), showgrid=False)
-    fig.update_xaxes(title_text=text.unit_short(ind).capitalize() if ind.unit_label != "prosent" else "Prosent",
-                     rangemode="tozero")
-    title = f"{ind.short_name}: {level_name} rangert"
-    base_layout(fig, title, text.subtitle(ind, period, synthetic, "linjene viser 95 % konfidensintervall"),
-                height=max(360, 26 * len(order) + 170), wrap=80, bottom=50)
-    fig.update_layout(barmode="overlay", bargap=0.25, showlegend=False)
-    return fig
+        layout["shapes"] = [_vline(national, dict(color=theme.NATIONAL_LINE, width=2, dash="dash"))]
+        layout["annotations"] = [dict(x=national, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                                      text=f"Landet: {text.value(ind, national)}", font=dict(size=13, color=theme.TEXT),
+                                      bgcolor="rgba(255,255,255,0.85)")]
+    _axis(layout, "yaxis", categoryorder="array", categoryarray=ticks, ticks="", tickfont=dict(size=13), showgrid=False)
+    _axis(layout, "xaxis", title_text=_unit_title(ind), rangemode="tozero")
+    layout.update(barmode="overlay", bargap=0.25, showlegend=False)
+    return _figure(data, layout)
 
 
 # --- trend --------------------------------------------------------------------------------------
@@ -136,56 +198,53 @@ def trend_chart(series: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *,
                 highlight: str | None, synthetic: bool, title: str | None = None, target: float | None = None,
                 target_label: str = "Mål") -> go.Figure:
     """Every area as a thin grey line, the country in black, the chosen area in purple with its 95 % band."""
-    fig = go.Figure()
+    data = []
     years = sorted(set(series["year_start"].to_list()))
     for area_id, rows in series.sort("year_start").group_by("area_id", maintain_order=True):
         area_id = area_id[0]
         if area_id == highlight:
             continue
-        fig.add_trace(go.Scatter(
-            x=rows["year_start"].to_list(), y=rows["value"].to_list(), mode="lines",
+        data.append(dict(
+            type="scatter", x=rows["year_start"].to_list(), y=rows["value"].to_list(), mode="lines",
             line=dict(color=theme.CONTEXT_LINE, width=1.2), name="Øvrige helsefellesskap",
-            legendgroup="others", showlegend=False, connectgaps=False,
+            legendgroup="others", showlegend=not data, connectgaps=False,
             hovertemplate=f"{text.esc(labels.get(area_id, area_id))}<br>%{{x}}: %{{y:,.1f}}<extra></extra>",
         ))
-    if fig.data:
-        fig.data[0].showlegend = True
     if highlight is not None:
         own = series.filter(pl.col("area_id") == highlight).sort("year_start")
         if own.height:
             x = own["year_start"].to_list()
             lo, up = own["lower_95"].to_list(), own["upper_95"].to_list()
-            band_x = [xi for xi, u in zip(x, up) if u is not None]
-            band_y = [u for u in up if u is not None] + [v for v in reversed(lo) if v is not None]
+            band_x, band_y = _band(x, lo, up)
             if band_x:
-                fig.add_trace(go.Scatter(x=band_x + band_x[::-1], y=band_y, fill="toself", mode="none",
-                                         fillcolor="rgba(106,27,154,0.15)", name="95 % konfidensintervall",
-                                         hoverinfo="skip"))
-            fig.add_trace(go.Scatter(
-                x=x, y=own["value"].to_list(), mode="lines+markers", name=labels.get(highlight, highlight),
+                data.append(dict(type="scatter", x=band_x, y=band_y, fill="toself", mode="none",
+                                 fillcolor="rgba(106,27,154,0.15)", name="95 % konfidensintervall", hoverinfo="skip"))
+            name = text.esc(labels.get(highlight, highlight))
+            data.append(dict(
+                type="scatter", x=x, y=own["value"].to_list(), mode="lines+markers", name=name,
                 line=dict(color=theme.HIGHLIGHT, width=3), marker=dict(size=8, symbol="diamond"),
                 customdata=[[text.interval(ind, a, b), text.flag_note(f, fl) or ""]
                             for a, b, f, fl in zip(lo, up, own["flag"], own["flag_label"])],
-                hovertemplate=f"<b>{text.esc(labels.get(highlight, highlight))}</b><br>%{{x}}: %{{y:,.1f}}"
+                hovertemplate=f"<b>{name}</b><br>%{{x}}: %{{y:,.1f}}"
                               "<br>95 % KI: %{customdata[0]} %{customdata[1]}<extra></extra>",
             ))
     nat = national.sort("year_start")
-    fig.add_trace(go.Scatter(
-        x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines+markers", name="Hele landet",
-        line=dict(color=theme.NATIONAL_LINE, width=3, dash="dash"), marker=dict(size=7, symbol="square"),
-        hovertemplate="<b>Hele landet</b><br>%{x}: %{y:,.1f}<extra></extra>",
+    data.append(dict(
+        type="scatter", x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines+markers",
+        name="Hele landet", line=dict(color=theme.NATIONAL_LINE, width=3, dash="dash"),
+        marker=dict(size=7, symbol="square"), hovertemplate="<b>Hele landet</b><br>%{x}: %{y:,.1f}<extra></extra>",
     ))
-    if target is not None:
-        fig.add_hline(y=target, line=dict(color=theme.TARGET, width=2, dash="dot"))
-        fig.add_annotation(x=1, xref="paper", xanchor="right", y=target, yanchor="bottom", showarrow=False,
-                           text=f"{target_label}: {text.value(ind, target)}", font=dict(color=theme.TARGET, size=13))
-    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[str(y) for y in years], title_text="År")
-    fig.update_yaxes(title_text=text.unit_short(ind).capitalize() if ind.unit_label != "prosent" else "Prosent",
-                     rangemode="tozero")
     period = f"{years[0]}–{years[-1]}" if years else ""
-    base_layout(fig, title or f"{ind.short_name}: utvikling over tid", text.subtitle(ind, period, synthetic),
-                height=470, wrap=100, bottom=100)
-    return fig
+    layout = base_layout(title or f"{ind.short_name}: utvikling over tid", text.subtitle(ind, period, synthetic),
+                         height=470, wrap=100, bottom=100)
+    if target is not None:
+        layout["shapes"] = [_hline(target, dict(color=theme.TARGET, width=2, dash="dot"))]
+        layout["annotations"] = [dict(x=1, xref="paper", xanchor="right", y=target, yanchor="bottom", showarrow=False,
+                                      text=f"{target_label}: {text.value(ind, target)}",
+                                      font=dict(color=theme.TARGET, size=13))]
+    _axis(layout, "xaxis", tickmode="array", tickvals=years, ticktext=[str(y) for y in years], title_text="År")
+    _axis(layout, "yaxis", title_text=_unit_title(ind), rangemode="tozero")
+    return _figure(data, layout)
 
 
 # --- small multiples ----------------------------------------------------------------------------
@@ -199,43 +258,47 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
     ``national`` (country rows over years).
     """
     rows = max(1, math.ceil(len(panels) / columns))
+    layout = base_layout(title, subtitle, height=rows * panel_height + 150, wrap=110)
     titles = [f"<b>{text.esc(p['indicator'].short_name)}</b><br><span style='font-size:12px'>"
               f"{text.esc(text.unit_phrase(p['indicator']))}</span>" for p in panels]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, vertical_spacing=0.5 / rows + 0.06,
-                        horizontal_spacing=0.07)
-    for i, panel in enumerate(panels):
-        r, c = i // columns + 1, i % columns + 1
+    axes = _grid(layout, rows, columns, horizontal_spacing=0.07, vertical_spacing=0.5 / rows + 0.06,
+                 titles=titles, title_size=13)
+    name = text.esc(area_name)
+    data, shapes = [], []
+    for i, (panel, (xa, ya)) in enumerate(zip(panels, axes)):
         ind = panel["indicator"]
         own = panel["series"].sort("year_start")
         nat = panel["national"].sort("year_start")
         x = own["year_start"].to_list()
-        lo, up = own["lower_95"].to_list(), own["upper_95"].to_list()
-        band_x = [xi for xi, u in zip(x, up) if u is not None]
+        band_x, band_y = _band(x, own["lower_95"].to_list(), own["upper_95"].to_list())
         if band_x:
-            band_y = [u for u in up if u is not None] + [v for v in reversed(lo) if v is not None]
-            fig.add_trace(go.Scatter(x=band_x + band_x[::-1], y=band_y, fill="toself", mode="none",
-                                     fillcolor="rgba(106,27,154,0.15)", hoverinfo="skip", showlegend=i == 0,
-                                     name="95 % konfidensintervall", legendgroup="band"), row=r, col=c)
-        fig.add_trace(go.Scatter(
-            x=x, y=own["value"].to_list(), mode="lines+markers", name=area_name, legendgroup="area",
-            showlegend=i == 0, line=dict(color=theme.HIGHLIGHT, width=2.5), marker=dict(size=6, symbol="diamond"),
-            hovertemplate=f"{text.esc(area_name)}<br>%{{x}}: %{{y:,.1f}} {text.esc(text.unit_short(ind))}<extra></extra>",
-        ), row=r, col=c)
-        fig.add_trace(go.Scatter(
-            x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
-            legendgroup="land", showlegend=i == 0, line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"),
-            hovertemplate=f"Hele landet<br>%{{x}}: %{{y:,.1f}} {text.esc(text.unit_short(ind))}<extra></extra>",
-        ), row=r, col=c)
+            data.append(dict(type="scatter", x=band_x, y=band_y, fill="toself", mode="none", xaxis=xa, yaxis=ya,
+                             fillcolor="rgba(106,27,154,0.15)", hoverinfo="skip", showlegend=i == 0,
+                             name="95 % konfidensintervall", legendgroup="band"))
+        unit = text.esc(text.unit_short(ind))
+        data.append(dict(
+            type="scatter", x=x, y=own["value"].to_list(), mode="lines+markers", name=name, legendgroup="area",
+            xaxis=xa, yaxis=ya, showlegend=i == 0, line=dict(color=theme.HIGHLIGHT, width=2.5),
+            marker=dict(size=6, symbol="diamond"),
+            hovertemplate=f"{name}<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>",
+        ))
+        data.append(dict(
+            type="scatter", x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
+            xaxis=xa, yaxis=ya, legendgroup="land", showlegend=i == 0,
+            line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"),
+            hovertemplate=f"Hele landet<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>",
+        ))
         if target is not None:
-            fig.add_hline(y=target, line=dict(color=theme.TARGET, width=1.5, dash="dot"), row=r, col=c)
+            shapes.append(_hline(target, dict(color=theme.TARGET, width=1.5, dash="dot"), xref=f"{xa} domain", yref=ya))
         years = sorted(set(x) | set(nat["year_start"].to_list()))
-        fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years], row=r, col=c)
-        fig.update_yaxes(rangemode="tozero", row=r, col=c)
-    base_layout(fig, title, subtitle, height=rows * panel_height + 150, wrap=110)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel_height), x=0),
-                      margin=dict(t=150, b=30))
-    fig.update_annotations(font=dict(size=13))
-    return fig
+        _axis(layout, "xaxis" + xa[1:], tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years])
+        _axis(layout, "yaxis" + ya[1:], rangemode="tozero")
+    if shapes:
+        layout["shapes"] = shapes
+    layout["legend"] = {**layout["legend"], **dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel_height),
+                                                   x=0, yref="paper")}
+    layout["margin"] = {**layout["margin"], "t": 150, "b": 30}
+    return _figure(data, layout)
 
 
 # --- funnel plot ---------------------------------------------------------------------------------
@@ -244,27 +307,26 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
 def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: Indicator, *, period: str,
                 synthetic: bool, scope_label: str, label_outside: str = "95") -> go.Figure:
     """Value against denominator with 95 % and 99,8 % control limits around the national value."""
-    fig = go.Figure()
+    data = []
     x = limits["denominator"].to_list()
     for column, dash, name in (("upper_99_8", "solid", "99,8 %-grenser"), ("upper_95", "dash", "95 %-grenser")):
         lower = column.replace("upper", "lower")
-        fig.add_trace(go.Scatter(x=x, y=limits[column].to_list(), mode="lines", name=name, legendgroup=name,
-                                 line=dict(color="#555" if dash == "solid" else "#888", width=1.6, dash=dash),
-                                 hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=x, y=limits[lower].to_list(), mode="lines", name=name, legendgroup=name,
-                                 showlegend=False, line=dict(color="#555" if dash == "solid" else "#888", width=1.6,
-                                                             dash=dash), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=[x[0], x[-1]] if x else [], y=[target, target], mode="lines",
-                             name=f"Landet: {text.value(ind, target)}",
-                             line=dict(color=theme.NATIONAL_LINE, width=2), hoverinfo="skip"))
+        line = dict(color="#555" if dash == "solid" else "#888", width=1.6, dash=dash)
+        data.append(dict(type="scatter", x=x, y=limits[column].to_list(), mode="lines", name=name, legendgroup=name,
+                         line=line, hoverinfo="skip"))
+        data.append(dict(type="scatter", x=x, y=limits[lower].to_list(), mode="lines", name=name, legendgroup=name,
+                         showlegend=False, line=line, hoverinfo="skip"))
+    data.append(dict(type="scatter", x=[x[0], x[-1]] if x else [], y=[target, target], mode="lines",
+                     name=f"Landet: {text.value(ind, target)}", line=dict(color=theme.NATIONAL_LINE, width=2),
+                     hoverinfo="skip"))
     outside = {"95": ("above_95", "above_99_8", "below_95", "below_99_8"), "99_8": ("above_99_8", "below_99_8")}[label_outside]
     for position, (colour, symbol, name) in theme.FUNNEL_STYLE.items():
         rows = points.filter(pl.col("position") == position)
         if rows.height == 0:
             continue
         show_text = position in outside
-        fig.add_trace(go.Scatter(
-            x=rows["denominator"].to_list(), y=rows["value"].to_list(),
+        data.append(dict(
+            type="scatter", x=rows["denominator"].to_list(), y=rows["value"].to_list(),
             mode="markers+text" if show_text else "markers",
             name=name, marker=dict(color=colour, symbol=symbol, size=11 if position != "inside" else 8,
                                    line=dict(color="#1A1A1A" if position != "inside" else "white", width=1)),
@@ -279,13 +341,13 @@ def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: 
     ticks = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
     if x:
         ticks = [t for t in ticks if x[0] <= t <= x[-1]]
-    fig.update_xaxes(type="log", title_text=f"Nevner: {ind.denominator.label.lower()} (logaritmisk skala)",
-                     tickvals=ticks, ticktext=[text.count(t) for t in ticks])
-    fig.update_yaxes(title_text=f"{ind.short_name} ({text.unit_short(ind)}, ikke standardisert)")
-    base_layout(fig, f"Traktplott: {ind.short_name}, {scope_label}",
-                text.subtitle(ind, period, synthetic, "rå verdier mot nevner; grenser rundt landsverdien"),
-                height=600, wrap=110, bottom=110)
-    return fig
+    layout = base_layout(f"Traktplott: {ind.short_name}, {scope_label}",
+                         text.subtitle(ind, period, synthetic, "rå verdier mot nevner; grenser rundt landsverdien"),
+                         height=600, wrap=110, bottom=110)
+    _axis(layout, "xaxis", type="log", title_text=f"Nevner: {ind.denominator.label.lower()} (logaritmisk skala)",
+          tickvals=ticks, ticktext=[text.count(t) for t in ticks])
+    _axis(layout, "yaxis", title_text=f"{ind.short_name} ({text.unit_short(ind)}, ikke standardisert)")
+    return _figure(data, layout)
 
 
 # --- Pakkeforløp hjem -----------------------------------------------------------------------------
@@ -294,46 +356,55 @@ def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: 
 def coverage_multiples(table: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *, labels: dict[str, str],
                        order: list[str], target: float | None, target_label: str, synthetic: bool,
                        highlight: str | None = None, columns: int = 5) -> go.Figure:
-    """SP1 coverage over the years, one small panel per area, with the country and the target."""
+    """SP1 coverage over the years, one small panel per area, with the country and the target.
+
+    The panels share their scales: tick labels only on the left column and the bottom row.
+    """
     rows_n = max(1, math.ceil(len(order) / columns))
-    titles = [("<b>▶ " if a == highlight else "<b>") + text.esc(labels.get(a, a)) + "</b>" for a in order]
-    fig = make_subplots(rows=rows_n, cols=columns, subplot_titles=titles, shared_yaxes=True, shared_xaxes=True,
-                        vertical_spacing=0.09, horizontal_spacing=0.025)
     nat = national.sort("year_start")
     years = sorted(set(table["year_start"].to_list()))
-    for i, area_id in enumerate(order):
-        r, c = i // columns + 1, i % columns + 1
-        own = table.filter(pl.col("area_id") == area_id).sort("year_start")
+    period = f"{years[0]}–{years[-1]}" if years else ""
+    layout = base_layout(f"{ind.short_name}: dekning per år", text.subtitle(ind, period, synthetic),
+                         height=rows_n * 175 + 170, wrap=130)
+    titles = [("<b>▶ " if a == highlight else "<b>") + text.esc(labels.get(a, a)) + "</b>" for a in order]
+    axes = _grid(layout, rows_n, columns, horizontal_spacing=0.025, vertical_spacing=0.09, titles=titles, title_size=12)
+    x_ticks = dict(tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years],
+                   range=[years[0] - 0.4, years[-1] + 0.4] if years else None)
+    for i, (xa, ya) in enumerate(axes):
+        bottom_row = i + columns >= len(order)
+        _axis(layout, "xaxis" + xa[1:], showticklabels=bottom_row, **x_ticks)
+        _axis(layout, "yaxis" + ya[1:], range=[0, 105], tickvals=[0, 25, 50, 75, 100], showticklabels=i % columns == 0)
+    by_area = {a[0]: rows for a, rows in table.sort("year_start").group_by("area_id", maintain_order=True)}
+    data, shapes = [], []
+    for i, (area_id, (xa, ya)) in enumerate(zip(order, axes)):
+        own = by_area.get(area_id, table.clear())
         colour = theme.HIGHLIGHT if area_id == highlight else theme.BETTER
-        fig.add_trace(go.Scatter(
-            x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
-            legendgroup="land", showlegend=i == 0, line=dict(color=theme.NATIONAL_LINE, width=1.5, dash="dash"),
-            hovertemplate="Hele landet %{x}: %{y:,.1f} %<extra></extra>"), row=r, col=c)
-        fig.add_trace(go.Scatter(
-            x=own["year_start"].to_list(), y=own["value"].to_list(), mode="lines+markers+text",
-            name="Helsefellesskapet", legendgroup="area", showlegend=i == 0,
+        data.append(dict(
+            type="scatter", x=nat["year_start"].to_list(), y=nat["value"].to_list(), mode="lines", name="Hele landet",
+            xaxis=xa, yaxis=ya, legendgroup="land", showlegend=i == 0,
+            line=dict(color=theme.NATIONAL_LINE, width=1.5, dash="dash"),
+            hovertemplate="Hele landet %{x}: %{y:,.1f} %<extra></extra>"))
+        data.append(dict(
+            type="scatter", x=own["year_start"].to_list(), y=own["value"].to_list(), mode="lines+markers+text",
+            name="Helsefellesskapet", xaxis=xa, yaxis=ya, legendgroup="area", showlegend=i == 0,
             line=dict(color=colour, width=2.5), marker=dict(size=6),
             text=[text.value(ind, v) if j == own.height - 1 else "" for j, v in enumerate(own["value"])],
             textposition="top center", textfont=dict(size=11),
             customdata=[[text.esc(labels.get(area_id, area_id)), text.interval(ind, lo, up), text.flag_note(f, fl)]
                         for lo, up, f, fl in zip(own["lower_95"], own["upper_95"], own["flag"], own["flag_label"])],
             hovertemplate="<b>%{customdata[0]}</b><br>%{x}: %{y:,.1f} %<br>95 % KI: %{customdata[1]}"
-                          " %{customdata[2]}<extra></extra>"), row=r, col=c)
+                          " %{customdata[2]}<extra></extra>"))
         if target is not None:
-            fig.add_hline(y=target, line=dict(color=theme.TARGET, width=1.5, dash="dot"), row=r, col=c)
+            shapes.append(_hline(target, dict(color=theme.TARGET, width=1.5, dash="dot"), xref=f"{xa} domain", yref=ya))
     if target is not None:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{target_label}: {text.value(ind, target)} %",
-                                 line=dict(color=theme.TARGET, width=1.5, dash="dot")))
-    fig.update_xaxes(tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years],
-                     range=[years[0] - 0.4, years[-1] + 0.4] if years else None)
-    fig.update_yaxes(range=[0, 105], tickvals=[0, 25, 50, 75, 100])
-    period = f"{years[0]}–{years[-1]}" if years else ""
-    base_layout(fig, f"{ind.short_name}: dekning per år", text.subtitle(ind, period, synthetic), height=rows_n * 175 + 170,
-                wrap=130)
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0 + 30 / (rows_n * 175), x=0),
-                      margin=dict(t=140, b=20))
-    fig.update_annotations(font=dict(size=12))
-    return fig
+        data.append(dict(type="scatter", x=[None], y=[None], mode="lines",
+                         name=f"{target_label}: {text.value(ind, target)} %",
+                         line=dict(color=theme.TARGET, width=1.5, dash="dot")))
+        layout["shapes"] = shapes
+    layout["legend"] = {**layout["legend"], **dict(orientation="h", yanchor="bottom", y=1.0 + 30 / (rows_n * 175), x=0,
+                                                   yref="paper")}
+    layout["margin"] = {**layout["margin"], "t": 140, "b": 20}
+    return _figure(data, layout)
 
 
 def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str], period: str,
@@ -351,10 +422,10 @@ def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str
     ticks = ([tick(a, r, t) for a, r, t in zip(missing["area_id"], missing["reporting_kommuner"], missing["total_kommuner"])]
              + [tick(a, r, t) for a, r, t in zip(reported["area_id"], reported["reporting_kommuner"],
                                                  reported["total_kommuner"])])
-    fig = go.Figure()
+    data = []
     if missing.height:
-        fig.add_trace(go.Bar(
-            orientation="h", y=ticks[: missing.height], x=[100] * missing.height,
+        data.append(dict(
+            type="bar", orientation="h", y=ticks[: missing.height], x=[100] * missing.height,
             name="Ikke rapportert (ingen kommuner registrerer) – ikke det samme som 0 %",
             marker=dict(color="rgba(235,235,235,1)", line=dict(color="#777", width=1),
                         pattern=dict(shape="/", fgcolor="#9E9E9E", size=8, solidity=0.25)),
@@ -364,8 +435,8 @@ def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str
             hovertemplate="%{y}<br>%{text}<extra></extra>",
         ))
     if reported.height:
-        fig.add_trace(go.Bar(
-            orientation="h", y=ticks[missing.height:], x=reported["value"].to_list(),
+        data.append(dict(
+            type="bar", orientation="h", y=ticks[missing.height:], x=reported["value"].to_list(),
             name="Andel med behovskartlegging (blant kommunene som rapporterer)",
             marker=dict(color=theme.BETTER, line=dict(color="#333", width=0.8)),
             error_x=dict(type="data", symmetric=False,
@@ -380,13 +451,15 @@ def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str
             hovertemplate="<b>%{customdata[0]}</b><br>%{x:,.1f} %<br>95 % KI: %{customdata[1]}"
                           "<br>%{customdata[2]}<extra></extra>",
         ))
+    layout = base_layout(f"{ind.short_name}: andel per område",
+                         text.subtitle(ind, period, synthetic, "i parentes: kommuner som rapporterer"),
+                         height=26 * len(ticks) + 230, wrap=90, bottom=110)
     if target is not None:
-        fig.add_vline(x=target, line=dict(color=theme.TARGET, width=2, dash="dot"))
-        fig.add_annotation(x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                           text=f"{target_label}: {text.value(ind, target)} %", font=dict(color=theme.TARGET, size=13))
-    fig.update_yaxes(categoryorder="array", categoryarray=ticks, ticks="", showgrid=False)
-    fig.update_xaxes(range=[0, 102], tickvals=[0, 20, 40, 60, 80, 100], title_text="Prosent")
-    base_layout(fig, f"{ind.short_name}: andel per område", text.subtitle(ind, period, synthetic, "i parentes: kommuner som rapporterer"),
-                height=26 * len(ticks) + 230, wrap=90, bottom=110)
-    fig.update_layout(barmode="overlay", bargap=0.25)
-    return fig
+        layout["shapes"] = [_vline(target, dict(color=theme.TARGET, width=2, dash="dot"))]
+        layout["annotations"] = [dict(x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                                      text=f"{target_label}: {text.value(ind, target)} %",
+                                      font=dict(color=theme.TARGET, size=13))]
+    _axis(layout, "yaxis", categoryorder="array", categoryarray=ticks, ticks="", showgrid=False)
+    _axis(layout, "xaxis", range=[0, 102], tickvals=[0, 20, 40, 60, 80, 100], title_text="Prosent")
+    layout.update(barmode="overlay", bargap=0.25)
+    return _figure(data, layout)

@@ -2,9 +2,9 @@
 unit, period and source on the figure itself, Norwegian number formatting, and significance
 told by colour, symbol and text together. No statistics are computed here.
 
-Figures are assembled as plain dicts (traces, axes, shapes, annotations) and validated once by
-``go.Figure``: Plotly's incremental ``update_*``/``add_*`` calls and ``make_subplots`` cost
-several times more on every rerun. Text that comes from data (area names) is escaped, since
+Figures are assembled as plain dicts (traces, axes, shapes, annotations) and handed to
+``go.Figure`` in one go: Plotly's incremental ``update_*``/``add_*`` calls, ``make_subplots`` and
+its property validation cost several times more on every rerun (tests validate every builder). Text that comes from data (area names) is escaped, since
 Plotly renders a subset of HTML in titles, legends, hover and tick labels.
 """
 
@@ -54,7 +54,7 @@ def base_layout(title: str, subtitle: str, *, height: int, wrap: int = 110, lege
     _axis(layout, "yaxis")
     if legend_below:
         layout["legend"] = dict(orientation="h", yref="container", yanchor="bottom", y=0.005, x=0,
-                                xanchor="left", font=dict(size=13), title=None, traceorder="normal")
+                                xanchor="left", font=dict(size=13), traceorder="normal")
     return layout
 
 
@@ -102,8 +102,13 @@ def _grid(layout: dict, rows: int, columns: int, *, horizontal_spacing: float, v
     return panels
 
 
+# Plotly's property validation costs most of a chart's build time on every rerun; the builders
+# write plain, known properties, and tests/test_charts.py builds every chart with it switched on.
+VALIDATE = False
+
+
 def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure(data=data, layout=layout)
+    return go.Figure(data=data, layout=layout, _validate=VALIDATE)
 
 
 def _unit_title(ind: Indicator) -> str:

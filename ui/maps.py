@@ -9,10 +9,13 @@ legend class and flag the map shows, built from the same properties as the map.
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import pandas as pd
 import polars as pl
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 import streamlit as st
 
 from data_loaders.geometry import map_view_state, to_geojson
@@ -70,6 +73,14 @@ def area_properties(table: pl.DataFrame, ind: Indicator, *, colour_by: str, key:
     return pl.DataFrame(rows, schema_overrides={"fill_color": pl.List(pl.Int64), "line_color": pl.List(pl.Int64)})
 
 
+class _CompactDeck(pdk.Deck):
+    """A Deck serialised compactly: pydeck indents its JSON, which forces Python's slow pure-Python
+    encoder and triples the size of the geometry sent to the browser on every rerun."""
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
+
+
 def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None) -> pdk.Deck:
     layers = [pdk.Layer(
         "GeoJsonLayer", data=geojson, id="areas", pickable=True, stroked=True, filled=True,
@@ -81,7 +92,7 @@ def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None) -> p
             "GeoJsonLayer", data=highlight_geojson, id="highlight", pickable=False, stroked=True, filled=False,
             get_line_color=[106, 27, 154, 255], line_width_min_pixels=3,
         ))
-    return pdk.Deck(
+    return _CompactDeck(
         layers=layers,
         initial_view_state=pdk.ViewState(**view),
         map_provider=None,  # no basemap: nothing is fetched from tile servers

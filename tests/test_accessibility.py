@@ -27,6 +27,8 @@ from browser_helpers import (
 )
 from ui_helpers import PROJECT_ROOT
 
+from ui.layout import STREAMLIT_PREFIXES_NB, STREAMLIT_TEXTS_NB
+
 __all__ = ["browser", "server", "warm_engine"]
 
 pytestmark = [pytest.mark.browser, needs_chromium]
@@ -179,6 +181,24 @@ def check_state(page, state: PageState, axe_script: str,
     return results, blocking
 
 
+def english_interface_texts(page) -> list[str]:
+    """Streamlit's own English texts still on the page (labels, tooltips, placeholders, text)."""
+    return page.evaluate(
+        """([exact, prefixes]) => {
+            const found = [];
+            const english = v => { const t = (v || '').trim();
+                                   return exact.includes(t) || prefixes.some(p => t.startsWith(p)); };
+            for (const el of document.querySelectorAll('[aria-label],[title],[placeholder]'))
+                for (const a of ['aria-label', 'title', 'placeholder'])
+                    if (english(el.getAttribute(a))) found.push(a + '=' + el.getAttribute(a));
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) if (english(walker.currentNode.nodeValue)) found.push(walker.currentNode.nodeValue);
+            return found;
+        }""",
+        [list(STREAMLIT_TEXTS_NB), list(STREAMLIT_PREFIXES_NB)],
+    )
+
+
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])
 def test_no_serious_axe_violations(server, browser, axe_script, state: PageState):
     page, _ = open_page(browser, server + state.path)
@@ -190,6 +210,7 @@ def test_no_serious_axe_violations(server, browser, axe_script, state: PageState
         wait_until_idle(page)
         results, blocking = check_state(page, state, axe_script)
         assert opened >= len(state.expand), f"expected to open expanders matching {state.expand}, opened {opened}"
+        assert not english_interface_texts(page), "Streamlit texts left in English (WCAG 3.1.2)"
         assert results["testEngine"]["version"] == json.loads(
             (PROJECT_ROOT / "package.json").read_text("utf-8"))["devDependencies"]["axe-core"]
         assert not blocking, "serious/critical accessibility violations:\n" + "\n".join(blocking)

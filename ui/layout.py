@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import streamlit as st
@@ -17,7 +18,27 @@ SYNTHETIC_TEXT = (
     "De beskriver ikke virkelige pasienter, kommuner eller helsefellesskap."
 )
 
-# Sets <html lang="nb"> (Streamlit ships lang="en"); re-applied if the frontend resets it.
+# Streamlit's own interface texts in English, in Norwegian (WCAG 3.1.2: the page is lang="nb";
+# Streamlit has no locale setting). Exact texts, then prefixes kept with what follows them.
+STREAMLIT_TEXTS_NB = {
+    "Skip to main content": "Hopp til hovedinnholdet",
+    "App pages": "Sider",
+    "Fullscreen": "Fullskjerm",
+    "Close fullscreen": "Lukk fullskjerm",
+    "Open": "Åpne",
+    "Close": "Lukk",
+    "Search": "Søk",
+    "Show/hide columns": "Vis/skjul kolonner",
+    "Download as CSV": "Last ned som CSV",
+    "Increment": "Øk",
+    "Decrement": "Reduser",
+    "Choose an option": "Velg et alternativ",
+    "No results": "Ingen treff",
+}
+STREAMLIT_PREFIXES_NB = {"Help for ": "Hjelp for ", "Fullscreen: ": "Fullskjerm: ", "Link to heading": "Lenke til overskriften"}
+
+# Sets <html lang="nb"> (Streamlit ships lang="en") and translates Streamlit's interface texts as
+# they appear (aria-label, title, placeholder and text); re-applied when the frontend changes them.
 _LANG_SCRIPT = """
 <script>
 (function () {
@@ -28,9 +49,41 @@ _LANG_SCRIPT = """
     window.__styringLangObserver = new MutationObserver(apply);
     window.__styringLangObserver.observe(root, {attributes: true, attributeFilter: ["lang"]});
   }
+  if (window.__styringTranslator) return;
+  var exact = __EXACT__, prefixes = __PREFIXES__, attributes = ["aria-label", "title", "placeholder"];
+  function translated(value) {
+    var text = (value || "").trim();
+    if (Object.prototype.hasOwnProperty.call(exact, text)) return exact[text];
+    for (var p in prefixes) { if (text.indexOf(p) === 0) return prefixes[p] + text.slice(p.length); }
+    return null;
+  }
+  function fixElement(el) {
+    for (var i = 0; i < attributes.length; i++) {
+      var t = el.hasAttribute(attributes[i]) ? translated(el.getAttribute(attributes[i])) : null;
+      if (t !== null) el.setAttribute(attributes[i], t);
+    }
+  }
+  function fix(node) {
+    if (node.nodeType === 3) { var t = translated(node.nodeValue); if (t !== null) node.nodeValue = t; return; }
+    if (node.nodeType !== 1) return;
+    fixElement(node);
+    node.querySelectorAll("[aria-label],[title],[placeholder]").forEach(fixElement);
+    var walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) { var n = walker.currentNode, t = translated(n.nodeValue); if (t !== null) n.nodeValue = t; }
+  }
+  window.__styringTranslator = new MutationObserver(function (mutations) {
+    mutations.forEach(function (m) {
+      if (m.type === "childList") m.addedNodes.forEach(fix);
+      else if (m.type === "attributes") fixElement(m.target);
+      else fix(m.target);
+    });
+  });
+  window.__styringTranslator.observe(document.body, {childList: true, subtree: true, characterData: true,
+                                                      attributes: true, attributeFilter: attributes});
+  fix(document.body);
 })();
 </script>
-"""
+""".replace("__EXACT__", json.dumps(STREAMLIT_TEXTS_NB)).replace("__PREFIXES__", json.dumps(STREAMLIT_PREFIXES_NB))
 
 
 def apply_frame(large_text: bool = False) -> None:

@@ -37,7 +37,7 @@ from data_loaders.schema import AGE_BAND_LABELS, SEXES
 from indicators import data, methods, suppression
 from indicators.catalogue import Indicator
 from indicators.periods import Period
-from indicators.suppression import Relation, count_cost, suppress
+from indicators.suppression import FORCED, SECONDARY, Relation, count_cost, suppress
 
 SUPPRESSION_LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
 RHF_ORDER = ("Helse Nord RHF", "Helse Midt-Norge RHF", "Helse Vest RHF", "Helse Sør-Øst RHF")
@@ -443,9 +443,12 @@ def _suppression(key: data.DataKey, table: pl.DataFrame, indicators: Sequence[In
                  area_info: pl.DataFrame) -> pl.DataFrame:
     """The suppression reason of every masked cell (pid, area, suppression).
 
-    Single years are suppressed first; a pooled cell is then forced hidden when, with the
-    published single years, it would reveal a masked single year (exactly one of its years
-    masked, or masked years holding fewer events together than the threshold).
+    Single years are suppressed first, each on its own. Then each pooled window is suppressed
+    together with its single years as one system: the relations between areas in every period,
+    and pooled cell = sum of its single-year cells. The single years stay as they are (frozen);
+    only pooled cells are hidden, until no masked cell of the window follows from the published
+    ones. A pooled cell whose years are all published is a sum of published numbers: it is
+    published too (hiding it would protect nothing).
     """
     info = _indicator_info(indicators, periods)
     present = (
@@ -453,55 +456,51 @@ def _suppression(key: data.DataKey, table: pl.DataFrame, indicators: Sequence[In
         .select("pid", "area", pl.col("numerator").fill_null(0.0), pl.col("denominator").fill_null(0.0))
         .join(info.select("pid", "indicator_id", "year_start", "year_end", "threshold", "sensitive_denominator"), on="pid")
     )
-    suppressor = _Suppressor(key, area_info, {ind.id: ind for ind in indicators})
-    single = present.filter(pl.col("year_start") == pl.col("year_end"))
-    singles = suppressor.run(single, forced=None)
-    pooled = present.filter(pl.col("year_start") < pl.col("year_end"))
-    if pooled.height == 0:
+    suppressor = _Suppressor(key, area_info, {ind.id: ind for ind in indicators}, periods)
+    singles = suppressor.run(present.filter(pl.col("year_start") == pl.col("year_end")))
+    windows = _windows(periods)
+    if not windows:
         return singles
-    return pl.concat([singles, suppressor.run(pooled, forced=_temporal_forced(singles, single, pooled))])
+    return pl.concat([singles, suppressor.run_windows(present, singles, windows)])
 
 
-def _temporal_forced(singles: pl.DataFrame, single: pl.DataFrame, pooled: pl.DataFrame) -> pl.DataFrame:
-    """Pooled cells (pid, area) that would reveal a masked single year."""
-    masked_years = singles.join(single, on=["pid", "area"]).select(
-        "indicator_id", pl.col("year_start").alias("year"), "area", "numerator"
+def _windows(periods: pl.DataFrame) -> dict[int, list[int]]:
+    """Each pooled pid -> the pids of the single years it sums (same indicator)."""
+    single = periods.filter(pl.col("year_start") == pl.col("year_end"))
+    pooled = periods.filter(pl.col("year_start") < pl.col("year_end"))
+    pairs = pooled.join(single, on="indicator_id", suffix="_single").filter(
+        pl.col("year_start_single").is_between(pl.col("year_start"), pl.col("year_end"))
     )
-    windows = pooled.select("pid", "indicator_id", "year_start", "year_end", "threshold").unique()
-    return (
-        windows.join(masked_years, on="indicator_id")
-        .filter(pl.col("year").is_between(pl.col("year_start"), pl.col("year_end")))
-        .group_by("pid", "area", "threshold")
-        .agg(pl.len().alias("masked_years"), pl.col("numerator").sum().alias("masked_sum"))
-        .filter((pl.col("masked_years") == 1) | ((pl.col("masked_sum") > 0) & (pl.col("masked_sum") < pl.col("threshold"))))
-        .select("pid", "area")
-    )
+    windows: dict[int, list[int]] = {}
+    for pooled_pid, single_pid in pairs.select("pid", "pid_single").sort("pid", "pid_single").iter_rows():
+        windows.setdefault(pooled_pid, []).append(single_pid)
+    return windows
+
+
+_MASKS = {"pid": pl.UInt32, "area": pl.UInt32, "suppression": pl.String}
 
 
 class _Suppressor:
     """Runs ``suppress`` for each indicator period that has anything to hide."""
 
-    def __init__(self, key: data.DataKey, area_info: pl.DataFrame, indicators: dict[str, Indicator]):
+    def __init__(self, key: data.DataKey, area_info: pl.DataFrame, indicators: dict[str, Indicator], periods: pl.DataFrame):
         self.key = key
         self.indicators = indicators
         names = area_info.select("area", "level", "area_id")
         self.cell_of = dict(zip(names["area"].to_list(), zip(names["level"].to_list(), names["area_id"].to_list())))
         self.code_of = {cell: code for code, cell in self.cell_of.items()}
+        self.period_label = dict(zip(periods["pid"].to_list(), periods["period"].to_list()))
+        self.indicator_of = {pid: indicators[i] for pid, i in zip(periods["pid"].to_list(), periods["indicator_id"].to_list())}
 
-    def run(self, present: pl.DataFrame, forced: pl.DataFrame | None) -> pl.DataFrame:
+    def run(self, present: pl.DataFrame) -> pl.DataFrame:
+        """Each period on its own (pid, area, suppression)."""
         small = lambda c: (pl.col(c) > 0) & (pl.col(c) < pl.col("threshold"))  # noqa: E731
-        flagged = present.with_columns(
-            (small("numerator") | (pl.col("sensitive_denominator") & small("denominator"))).alias("primary"),
-            pl.lit(False).alias("forced"),
-        )
-        if forced is not None:
-            flagged = flagged.drop("forced").join(
-                forced.with_columns(pl.lit(True).alias("forced")), on=["pid", "area"], how="left"
-            ).with_columns(pl.col("forced").fill_null(False))
-        needed = flagged.filter(pl.col("primary") | pl.col("forced")).select("pid").unique()
-        work = flagged.join(needed, on="pid", how="semi").sort("pid", maintain_order=True)
-        pids, areas, numerators, denominators, forced_cells, indicator_ids = (
-            work[c].to_list() for c in ("pid", "area", "numerator", "denominator", "forced", "indicator_id")
+        needed = present.filter(
+            small("numerator") | (pl.col("sensitive_denominator") & small("denominator"))
+        ).select("pid").unique()
+        work = present.join(needed, on="pid", how="semi").sort("pid", maintain_order=True)
+        pids, areas, numerators, denominators, indicator_ids = (
+            work[c].to_list() for c in ("pid", "area", "numerator", "denominator", "indicator_id")
         )
         rows: list[tuple[int, int, str]] = []
         start = 0
@@ -511,25 +510,71 @@ class _Suppressor:
                 while end < len(pids) and pids[end] == pids[start]:
                     end += 1
                 keys = [self.cell_of[a] for a in areas[start:end]]
-                masked = self._masked(
-                    self.indicators[indicator_ids[start]], keys, numerators[start:end], denominators[start:end],
-                    [k for k, f in zip(keys, forced_cells[start:end]) if f],
+                ind = self.indicators[indicator_ids[start]]
+                masked = suppress(
+                    dict(zip(keys, numerators[start:end])), dict(zip(keys, denominators[start:end])),
+                    _relations(self.key, frozenset(area_id for level, area_id in keys if level == "kommune")),
+                    ind.suppression_threshold, protect_denominator=ind.denominator_is_sensitive, cost=mask_cost,
                 )
                 rows.extend((pids[start], self.code_of[cell], reason) for cell, reason in masked.items())
                 start = end
-        return pl.DataFrame(rows, orient="row", schema={"pid": pl.UInt32, "area": pl.UInt32, "suppression": pl.String})
+        return pl.DataFrame(rows, orient="row", schema=_MASKS)
 
-    def _masked(self, ind: Indicator, keys: list, numerators: list, denominators: list, forced: list) -> dict:
-        reported = frozenset(area_id for level, area_id in keys if level == "kommune")
-        return suppress(
-            dict(zip(keys, numerators)),
-            dict(zip(keys, denominators)),
-            _relations(self.key, reported),
-            ind.suppression_threshold,
-            protect_denominator=ind.denominator_is_sensitive,
-            forced=forced,
-            cost=mask_cost,
-        )
+    def run_windows(self, present: pl.DataFrame, singles: pl.DataFrame, windows: dict[int, list[int]]) -> pl.DataFrame:
+        """The pooled periods, each audited with its single years (pid, area, suppression of pooled cells).
+
+        One system per window: every period's cells keyed (level, area_id, period label), the
+        relations between areas in each period, and pooled cell = sum of its single-year cells.
+        """
+        label = self.period_label
+        masked_singles = set(zip(singles["pid"].to_list(), singles["area"].to_list()))
+        cells: dict[int, dict[tuple, tuple[float, float]]] = {}
+        hidden: dict[int, set[tuple]] = {}  # pid -> keys of its masked cells (labels are unique within a window)
+        for pid, area, numerator, denominator in present.select("pid", "area", "numerator", "denominator").iter_rows():
+            key = (*self.cell_of[area], label[pid])
+            cells.setdefault(pid, {})[key] = (numerator, denominator)
+            if (pid, area) in masked_singles:
+                hidden.setdefault(pid, set()).add(key)
+        rows: list[tuple[int, int, str]] = []
+        with threadpool_limits(limits=1):
+            for pooled_pid, single_pids in windows.items():
+                if pooled_pid not in cells:
+                    continue
+                window = {key: value for pid in (*single_pids, pooled_pid) for key, value in cells.get(pid, {}).items()}
+                hidden_here = set().union(*(hidden.get(pid, set()) for pid in single_pids))
+                years = {key: [y for pid in single_pids if (y := (key[0], key[1], label[pid])) in window]
+                         for key in cells[pooled_pid]}
+                shows_a_hidden_year = {key for key, members in years.items() if any(y in hidden_here for y in members)}
+                ind = self.indicator_of[pooled_pid]
+                result = suppress(
+                    {key: n for key, (n, _) in window.items()},
+                    {key: d for key, (_, d) in window.items()},
+                    self._window_relations([label[pid] for pid in single_pids], years, window),
+                    ind.suppression_threshold,
+                    protect_denominator=ind.denominator_is_sensitive,
+                    forced=[key for key in window if key in hidden_here],
+                    cost=mask_cost,
+                    # Single years are final; a pooled cell whose years are all published is their sum.
+                    frozen=[key for key in window if key not in hidden_here and key not in shows_a_hidden_year],
+                )
+                for key, reason in result.items():
+                    if key in years:  # a pooled cell
+                        if reason == SECONDARY and key in shows_a_hidden_year:
+                            reason = FORCED
+                        rows.append((pooled_pid, self.code_of[key[:2]], reason))
+        return pl.DataFrame(rows, orient="row", schema=_MASKS)
+
+    def _window_relations(self, single_labels: list[str], years: dict, window: dict) -> list[Relation]:
+        """The area relations of every period in the window (pooled last), then pooled cell = sum of its years."""
+        pooled_label = next(iter(years))[2]
+        relations = []
+        for period in (*single_labels, pooled_label):
+            reported = frozenset(area_id for level, area_id, p in window if p == period and level == "kommune")
+            relations += [Relation((*r.parent, period), tuple((*child, period) for child in r.children))
+                          for r in _relations(self.key, reported)]
+        relations += [Relation(key, tuple(members)) for key, members in sorted(years.items(), key=lambda kv: str(kv[0]))
+                      if members]
+        return relations
 
 
 def clear_caches() -> None:

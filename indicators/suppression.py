@@ -16,7 +16,7 @@ The functions are pure: plain dicts in, a dict of reasons out.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,10 +73,16 @@ def _relation_exposed(masked_members: list, numerators: Mapping, denominators: M
     return False
 
 
-def _mask_one_more(children: Sequence[Hashable], parent: Hashable, masked: dict, cost) -> Hashable:
-    """Hide the cheapest published child of an exposed relation, or else its (published) total; return it."""
-    candidates = [c for c in children if c not in masked]
-    cell = min(candidates, key=cost) if candidates else parent
+def _mask_one_more(children: Sequence[Hashable], parent: Hashable, masked: dict, cost, frozen) -> Hashable | None:
+    """Hide the cheapest published child of an exposed relation, or else its (published) total; return it
+    (None when every published member is frozen)."""
+    candidates = [c for c in children if c not in masked and c not in frozen]
+    if candidates:
+        cell = min(candidates, key=cost)
+    elif parent not in frozen:
+        cell = parent
+    else:
+        return None
     masked[cell] = SECONDARY
     return cell
 
@@ -98,19 +104,30 @@ class LinearAudit:
         self.active = tuple(
             (rel.parent, tuple(c for c in rel.children if c in self.index)) for rel in relations if rel.parent in self.index
         )
-        self.matrix = np.zeros((len(self.active), len(self.cells)))
-        self.neighbours: dict[Hashable, set] = {c: set() for c in self.cells}
         self.relations_of: dict[Hashable, list[int]] = {c: [] for c in self.cells}  # rows a cell takes part in
+        rows, columns, values = [], [], []
         for row, (parent, children) in enumerate(self.active):
-            self.matrix[row, self.index[parent]] -= 1.0
+            rows.append(row)
+            columns.append(self.index[parent])
+            values.append(-1.0)
             for child in children:
-                self.matrix[row, self.index[child]] += 1.0
-            members = {parent, *children}
-            for member in members:
-                self.neighbours[member] |= members
+                rows.append(row)
+                columns.append(self.index[child])
+                values.append(1.0)
+            for member in {parent, *children}:
                 self.relations_of[member].append(row)
-        parents = {rel.parent for rel in relations}
-        self._children_only = {c for c in self.cells if c not in parents}
+        self.matrix = np.zeros((len(self.active), len(self.cells)))
+        self.matrix[rows, columns] = values  # a cell is in a relation once
+        # Totals that share a relation with another cell: the candidates for a pair of hidden totals.
+        self.is_total = np.zeros(len(self.cells), dtype=bool)
+        for parent, children in self.active:
+            self.is_total[self.index[parent]] = bool(children) or len(self.relations_of[parent]) > 1
+
+    def mask_of(self, cells) -> np.ndarray:
+        """A boolean mask over the audit's cells: True for those in ``cells``."""
+        mask = np.zeros(len(self.cells), dtype=bool)
+        mask[[self.index[c] for c in cells if c in self.index]] = True
+        return mask
 
     def determined(self, masked) -> list[Hashable]:
         """Masked cells whose unit vector lies in the row space of the masked columns.
@@ -130,7 +147,8 @@ class LinearAudit:
         projected = (row_space**2).sum(axis=0)
         return [self.cells[unknown[j]] for j in range(len(unknown)) if projected[j] > 1 - 1e-9]
 
-    def cover(self, cell: Hashable, masked, order: Callable[[Hashable], tuple]) -> list[Hashable]:
+    def cover(self, cell: Hashable, masked, order: Callable[[Hashable], tuple],
+              frozen: np.ndarray | None = None) -> list[Hashable]:
         """Published cells to hide so that ``cell`` is no longer determined, cheapest first.
 
         The derivations of the cell are the combinations y of relations with
@@ -139,36 +157,38 @@ class LinearAudit:
         zero: N' a = 0 and y0' a != 0. Two cells a, b break them all when the system
         (N' a) z = -y0' a, (N' b) z = -y0' b has no solution. One cell is tried first; a
         kommune alone in its helsefellesskap-fylke overlap (Bindal) is a difference of
-        totals and needs two totals hidden.
+        totals and needs two totals hidden. Otherwise (chains through several relations, as
+        between a pooled period and its years) the cheapest cell of the derivation y0 is hidden.
+        ``frozen`` (a mask over the cells, see ``mask_of``) marks published cells that must stay so.
         """
-        masked = set(masked)
-        unknown = [self.index[m] for m in masked if m in self.index]
-        published = [i for i in range(len(self.cells)) if self.cells[i] not in masked]
-        if not published:
+        hidden = self.mask_of(masked)
+        unknown = np.flatnonzero(hidden)
+        candidates = np.flatnonzero(~hidden & (~frozen if frozen is not None else True))
+        if candidates.size == 0:
             return []
         sub = self.matrix[:, unknown]
         # One SVD gives both: sub = U S V'. y0 = U_r S_r^-1 V_r' e_cell solves y' sub = e_cell (the
         # cell is determined, so a solution exists); the columns of U past the rank span N.
         u, singular, vt = np.linalg.svd(sub, full_matrices=len(unknown) < sub.shape[0])
         rank = int((singular > 1e-9).sum())
-        y0 = u[:, :rank] @ (vt[:rank, unknown.index(self.index[cell])] / singular[:rank])
-        null = u[:, rank:].T
-        columns = self.matrix[:, published]
-        weight_null = null @ columns
+        target = int(np.searchsorted(unknown, self.index[cell]))
+        y0 = u[:, :rank] @ (vt[:rank, target] / singular[:rank])
+        columns = self.matrix[:, candidates]
+        weight_null = u[:, rank:].T @ columns
         weight_y0 = y0 @ columns
-        cell_at = lambda j: self.cells[published[j]]  # noqa: E731
+        cell_at = lambda j: self.cells[candidates[j]]  # noqa: E731
         breaks_all = (np.abs(weight_null).max(axis=0, initial=0.0) < 1e-9) & (np.abs(weight_y0) > 1e-9)
         if breaks_all.any():
             return [min((cell_at(j) for j in np.flatnonzero(breaks_all)), key=order)]
-        totals = sorted(
-            (j for j in range(len(published))
-             if len(self.neighbours[cell_at(j)]) > 1 and cell_at(j) not in self._children_only),
-            key=lambda j: order(cell_at(j)),
-        )[:40]
+        totals = sorted(np.flatnonzero(self.is_total[candidates]), key=lambda j: order(cell_at(j)))[:40]
         pair = _first_inconsistent_pair(weight_null[:, totals].T, weight_y0[totals])
         if pair is not None:
             return [cell_at(totals[pair[0]]), cell_at(totals[pair[1]])]
-        return [min((cell_at(j) for j in range(len(published))), key=order)]
+        # No one or two cells break every derivation: break this one (y0) at its cheapest published
+        # cell. The relation pass then hides what that cell alone would expose, and the audit
+        # repeats with fewer derivations left.
+        used = np.flatnonzero(np.abs(weight_y0) > 1e-9)
+        return [min((cell_at(j) for j in (used if used.size else range(candidates.size))), key=order)]
 
 
 def _first_inconsistent_pair(directions: np.ndarray, offsets: np.ndarray) -> tuple[int, int] | None:
@@ -219,6 +239,7 @@ def suppress(
     protect_denominator: bool,
     forced: Sequence[Hashable] = (),
     cost: Callable[[Hashable, Mapping, Mapping], tuple] = count_cost,
+    frozen: Collection[Hashable] = (),
 ) -> dict[Hashable, str]:
     """Masked cells and why. Cells missing from ``numerators`` (not reported) take no part.
 
@@ -230,9 +251,12 @@ def suppress(
        to step 2.
 
     ``cost(key, numerators, denominators)`` orders the candidates for extra masks (lowest
-    first); the engine prefers kommuner over the totals users read most.
+    first); the engine prefers kommuner over the totals users read most. Cells in ``frozen``
+    are already published elsewhere (e.g. single years, when a pooled period is audited with
+    them) and are never masked.
     """
     present = set(numerators)
+    frozen = frozenset(frozen)
     costs: dict = {}
 
     def order(key: Hashable) -> tuple:
@@ -247,6 +271,7 @@ def suppress(
     if not masked:
         return masked
     audit = _audit(tuple(relations), frozenset(present))
+    frozen_cells = audit.mask_of(frozen) if frozen else None
     # Only a relation one of whose members was masked since it was last checked can be exposed.
     dirty = set(range(len(audit.active)))
     while True:
@@ -261,12 +286,14 @@ def suppress(
                     continue
                 members = [c for c in children if c in masked]
                 if members and _relation_exposed(members, numerators, denominators, threshold, protect_denominator):
-                    dirty.update(audit.relations_of[_mask_one_more(children, parent, masked, order)])
-                    changed = True
+                    cell = _mask_one_more(children, parent, masked, order, frozen)
+                    if cell is not None:
+                        dirty.update(audit.relations_of[cell])
+                        changed = True
         exposed = audit.determined(masked)
         if not exposed:
             return masked
-        cover = audit.cover(exposed[0], masked, order)
+        cover = audit.cover(exposed[0], masked, order, frozen_cells)
         if not cover:
             return masked  # nothing left to hide around it
         for cell in cover:

@@ -112,3 +112,54 @@ def test_pooled_periods_never_reveal_a_masked_single_year():
                 assert sum(masked) == 0 or sum(masked) >= threshold, (indicator_id, period, area_id, masked)
                 checked += 1
     assert checked > 500
+
+
+def _published_window(indicator_id: str, period: Period) -> tuple[set, set, dict, list[Relation]]:
+    """A pooled window and its single years as one system: published and masked cells keyed
+    (level, area_id, period label), the true counts, and the relations between them (per period
+    between the areas, and pooled cell = sum of its years), built here from the area table."""
+    from indicators.engine import _period_table
+
+    key = indicators.current_key()
+    areas = indicators.data.areas(key)
+    published, masked, raw, relations = set(), set(), {}, []
+    labels = [Period(y, y) for y in period.years] + [period]
+    for p in labels:
+        truth = _period_table(key, indicator_id, p)
+        raw |= {(lv, a, p.label): n or 0.0 for lv, a, n in truth.select("level", "area_id", "numerator").iter_rows()}
+        reported = set()
+        for level in LEVELS:
+            for area_id, flag in compute(indicator_id, level, period=p).select("area_id", "flag").iter_rows():
+                if flag == "not_reported":
+                    continue
+                (masked if flag in indicators.SUPPRESSION_FLAGS else published).add((level, area_id, p.label))
+                if level == "kommune":
+                    reported.add(area_id)
+        relations += [Relation((*r.parent, p.label), tuple((*c, p.label) for c in r.children))
+                      for r in _relations(areas, reported)]
+    for level, area_id, label in published | masked:
+        if label == period.label:
+            years = tuple(c for y in labels[:-1] if (c := (level, area_id, y.label)) in published | masked)
+            if years:
+                relations.append(Relation((level, area_id, label), years))
+    return published, masked, raw, relations
+
+
+def test_a_pooled_window_and_its_years_together_reveal_no_masked_count():
+    """Single years and the pooled period published side by side (as the pages, downloads and the CLI
+    do): no masked cell follows from them together, and no temporal relation exposes a small sum."""
+    checked = 0
+    for ind in load_catalogue().indicators:
+        threshold = ind.suppression_threshold
+        for period in indicators.pooled_periods(ind.id):
+            published, masked, raw, relations = _published_window(ind.id, period)
+            present = published | masked
+            assert recoverable(masked, relations, present) == [], (ind.id, period)
+            for rel in relations:
+                if rel.parent in masked or rel.parent not in present:
+                    continue
+                hidden = [c for c in rel.children if c in masked]
+                total = sum(raw[c] for c in hidden)
+                assert not hidden or (len(hidden) >= 2 and (total == 0 or total >= threshold)), (ind.id, rel.parent)
+            checked += len(masked)
+    assert checked > 1000

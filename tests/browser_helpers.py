@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,45 +32,62 @@ LOCAL_PREFIXES = ("http://127.0.0.1", "http://localhost", "data:", "blob:")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run dashboard.py`` on a loopback port."""
+    return [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+            "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
+
+
+@contextmanager
+def serve(env: dict[str, str], log_path: Path, *, command: Callable[[int], list[str]] = streamlit_command,
+          timeout: float = 120, inherit: bool = True) -> Iterator[str]:
+    """The dashboard served on a free loopback port with ``env`` added to the environment (or as the
+    whole environment, ``inherit=False``); yields its base URL once it answers, and stops it
+    afterwards. The server's output goes to ``log_path``."""
+    port = free_port()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command(port), cwd=PROJECT_ROOT, env={**os.environ, **env} if inherit else env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the Streamlit server did not start (exit code {process.poll()}): "
+                                f"{log_path.read_text()[-2000:]}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def worker_log(name: str) -> Path:
+    """A server log under test-artifacts/, one per xdist worker."""
+    return ARTIFACTS / f"{name}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+
+
 @pytest.fixture(scope="module")
 def server(warm_engine: str):
     """The dashboard served by ``streamlit run`` on a free local port, on the demo store of this run."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": warm_engine, "STYRING_WARM_UP": "0"}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"streamlit-server-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Streamlit server did not start (exit code {process.poll()})")
-            time.sleep(0.3)
+    with serve({"DATABASE_URL": warm_engine, "STYRING_WARM_UP": "0"}, worker_log("streamlit-server")) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_helpers import free_port, serve, worker_log
 from ui_helpers import PAGES, PROJECT_ROOT, app, assert_clean, page_text, warm_engine, warnings_text
 
 from data_loaders.config import load_settings, settings
@@ -469,51 +469,15 @@ def _csp(host: str = "$http_host", websocket: str = "wss") -> str:
 # --- a served app with the production configuration ------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(env: dict[str, str], log_name: str):
-    """Start ``deploy/run_public.py`` on a free port; returns (process, base URL, log file)."""
-    port = _free_port()
-    log_dir = PROJECT_ROOT / "test-artifacts"
-    log_dir.mkdir(exist_ok=True)
-    log = open(log_dir / f"{log_name}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log", "w")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, str(DEPLOY / "run_public.py"), "--port", str(port)],
-                               cwd=PROJECT_ROOT, env={**os.environ, "STYRING_WARM_UP": "0", **env},
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, base, log
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.close()
-            pytest.fail(f"the public Streamlit server did not start (exit code {process.poll()})")
-        time.sleep(0.3)
-
-
-def _stop(process, log) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+def _public_command(port: int) -> list[str]:
+    return [sys.executable, str(DEPLOY / "run_public.py"), "--port", str(port)]
 
 
 @pytest.fixture(scope="module")
 def public_server(warm_engine):
-    process, base, log = _serve({"DATABASE_URL": warm_engine}, "streamlit-public")
-    yield base
-    _stop(process, log)
+    with serve({"DATABASE_URL": warm_engine, "STYRING_WARM_UP": "0"}, worker_log("streamlit-public"),
+               command=_public_command) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -560,7 +524,7 @@ def front(public_server, tmp_path_factory):
         yield public_server, False
         return
     folder = tmp_path_factory.mktemp("nginx")
-    port = _free_port()
+    port = free_port()
     config = _nginx_config(folder, listen_port=port, app_port=int(public_server.rsplit(":", 1)[1]))
     process = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
@@ -637,21 +601,21 @@ def test_an_error_shows_no_details_in_the_browser(chromium):
     """A misconfigured server (an invalid suppression threshold makes every run fail before the page)
     gives the browser a generic message: no exception type, message, traceback or file path, not even
     in the WebSocket messages."""
-    process, base, log = _serve({"STYRING_SUPPRESSION_THRESHOLD": "0"}, "streamlit-public-error")
-    page = chromium.new_page()
+    log_path = worker_log("streamlit-public-error")
     frames: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on(
-        "framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode())))
-    try:
-        page.goto(base + "/kommuner")
-        page.wait_for_selector('[data-testid="stException"]', timeout=60_000)
-        _wait_idle(page)
-        shown = page.locator('[data-testid="stException"]').inner_text()
-        body = page.locator("body").inner_text()
-    finally:
-        page.close()
-        _stop(process, log)
-    log_text = (PROJECT_ROOT / "test-artifacts" / f"streamlit-public-error-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log").read_text()
+    with serve({"STYRING_SUPPRESSION_THRESHOLD": "0", "STYRING_WARM_UP": "0"}, log_path, command=_public_command) as base:
+        page = chromium.new_page()
+        page.on("websocket", lambda ws: ws.on(
+            "framereceived", lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode())))
+        try:
+            page.goto(base + "/kommuner")
+            page.wait_for_selector('[data-testid="stException"]', timeout=60_000)
+            _wait_idle(page)
+            shown = page.locator('[data-testid="stException"]').inner_text()
+            body = page.locator("body").inner_text()
+        finally:
+            page.close()
+    log_text = log_path.read_text()
     assert "suppression_threshold must be at least 1" in log_text  # the operators see it in the log
     leaks = ("Traceback", "ValueError", "suppression_threshold", 'File "', "line ")
     for leak in (*leaks, str(PROJECT_ROOT)):

@@ -315,7 +315,7 @@ def parse_catalogue(raw: dict, path: Path, default_threshold: int) -> Catalogue:
 @lru_cache(maxsize=4)
 def _load(path: str, default_threshold: int) -> Catalogue:
     with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh)
+        raw = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built in
     try:
         return parse_catalogue(raw, Path(path), default_threshold)
     except CatalogueError as exc:

@@ -25,6 +25,7 @@ level, ``k`` a kommune. Names come back at the end (``_named``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -498,27 +499,21 @@ class _Suppressor:
         needed = present.filter(
             small("numerator") | (pl.col("sensitive_denominator") & small("denominator"))
         ).select("pid").unique()
-        work = present.join(needed, on="pid", how="semi").sort("pid", maintain_order=True)
-        pids, areas, numerators, denominators, indicator_ids = (
-            work[c].to_list() for c in ("pid", "area", "numerator", "denominator", "indicator_id")
+        work = present.join(needed, on="pid", how="semi")
+        problems = [
+            (pid, self.indicator_of[pid], [self.cell_of[a] for a in part["area"].to_list()],
+             part["numerator"].to_list(), part["denominator"].to_list())
+            for (pid,), part in work.partition_by("pid", as_dict=True, maintain_order=True).items()
+        ]
+        return self._solve_all(self._solve_period, problems)
+
+    def _solve_period(self, pid: int, ind: Indicator, keys: list, numerators: list, denominators: list) -> list[tuple]:
+        masked = suppress(
+            dict(zip(keys, numerators)), dict(zip(keys, denominators)),
+            _relations(self.key, frozenset(area_id for level, area_id in keys if level == "kommune")),
+            ind.suppression_threshold, protect_denominator=ind.denominator_is_sensitive, cost=mask_cost,
         )
-        rows: list[tuple[int, int, str]] = []
-        start = 0
-        with threadpool_limits(limits=1):  # the matrices are small: threads only cost
-            while start < len(pids):
-                end = start
-                while end < len(pids) and pids[end] == pids[start]:
-                    end += 1
-                keys = [self.cell_of[a] for a in areas[start:end]]
-                ind = self.indicators[indicator_ids[start]]
-                masked = suppress(
-                    dict(zip(keys, numerators[start:end])), dict(zip(keys, denominators[start:end])),
-                    _relations(self.key, frozenset(area_id for level, area_id in keys if level == "kommune")),
-                    ind.suppression_threshold, protect_denominator=ind.denominator_is_sensitive, cost=mask_cost,
-                )
-                rows.extend((pids[start], self.code_of[cell], reason) for cell, reason in masked.items())
-                start = end
-        return pl.DataFrame(rows, orient="row", schema=_MASKS)
+        return [(pid, self.code_of[cell], reason) for cell, reason in masked.items()]
 
     def run_windows(self, present: pl.DataFrame, singles: pl.DataFrame, windows: dict[int, list[int]]) -> pl.DataFrame:
         """The pooled periods, each audited with its single years (pid, area, suppression of pooled cells).
@@ -535,33 +530,41 @@ class _Suppressor:
             cells.setdefault(pid, {})[key] = (numerator, denominator)
             if (pid, area) in masked_singles:
                 hidden.setdefault(pid, set()).add(key)
-        rows: list[tuple[int, int, str]] = []
-        with threadpool_limits(limits=1):
-            for pooled_pid, single_pids in windows.items():
-                if pooled_pid not in cells:
-                    continue
-                window = {key: value for pid in (*single_pids, pooled_pid) for key, value in cells.get(pid, {}).items()}
-                hidden_here = set().union(*(hidden.get(pid, set()) for pid in single_pids))
-                years = {key: [y for pid in single_pids if (y := (key[0], key[1], label[pid])) in window]
-                         for key in cells[pooled_pid]}
-                shows_a_hidden_year = {key for key, members in years.items() if any(y in hidden_here for y in members)}
-                ind = self.indicator_of[pooled_pid]
-                result = suppress(
-                    {key: n for key, (n, _) in window.items()},
-                    {key: d for key, (_, d) in window.items()},
-                    self._window_relations([label[pid] for pid in single_pids], years, window),
-                    ind.suppression_threshold,
-                    protect_denominator=ind.denominator_is_sensitive,
-                    forced=[key for key in window if key in hidden_here],
-                    cost=mask_cost,
-                    # Single years are final; a pooled cell whose years are all published is their sum.
-                    frozen=[key for key in window if key not in hidden_here and key not in shows_a_hidden_year],
-                )
-                for key, reason in result.items():
-                    if key in years:  # a pooled cell
-                        if reason == SECONDARY and key in shows_a_hidden_year:
-                            reason = FORCED
-                        rows.append((pooled_pid, self.code_of[key[:2]], reason))
+        problems = [
+            (pooled_pid, single_pids,
+             {key: value for pid in (*single_pids, pooled_pid) for key, value in cells.get(pid, {}).items()},
+             set().union(*(hidden.get(pid, set()) for pid in single_pids)))
+            for pooled_pid, single_pids in windows.items() if pooled_pid in cells
+        ]
+        return self._solve_all(self._solve_window, problems)
+
+    def _solve_window(self, pooled_pid: int, single_pids: list[int], window: dict, hidden: set) -> list[tuple]:
+        pooled_label = self.period_label[pooled_pid]
+        years = {key: [y for pid in single_pids if (y := (key[0], key[1], self.period_label[pid])) in window]
+                 for key in window if key[2] == pooled_label}
+        shows_a_hidden_year = {key for key, members in years.items() if any(y in hidden for y in members)}
+        ind = self.indicator_of[pooled_pid]
+        result = suppress(
+            {key: n for key, (n, _) in window.items()},
+            {key: d for key, (_, d) in window.items()},
+            self._window_relations([self.period_label[pid] for pid in single_pids], years, window),
+            ind.suppression_threshold,
+            protect_denominator=ind.denominator_is_sensitive,
+            forced=[key for key in window if key in hidden],
+            cost=mask_cost,
+            # Single years are final; a pooled cell whose years are all published is their sum.
+            frozen=[key for key in window if key not in hidden and key not in shows_a_hidden_year],
+        )
+        return [(pooled_pid, self.code_of[key[:2]],
+                 FORCED if reason == SECONDARY and key in shows_a_hidden_year else reason)
+                for key, reason in result.items() if key in years]
+
+    @staticmethod
+    def _solve_all(solve, problems: list[tuple]) -> pl.DataFrame:
+        """``solve(*problem)`` for every problem on two threads (the linear algebra releases the GIL;
+        one BLAS thread each: the matrices are small), as one frame of masks."""
+        with threadpool_limits(limits=1), ThreadPoolExecutor(2) as pool:
+            rows = [row for part in pool.map(lambda problem: solve(*problem), problems) for row in part]
         return pl.DataFrame(rows, orient="row", schema=_MASKS)
 
     def _window_relations(self, single_labels: list[str], years: dict, window: dict) -> list[Relation]:

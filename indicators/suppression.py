@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 SMALL_COUNT = "small_count"
 SECONDARY = "secondary"
@@ -133,19 +135,21 @@ class LinearAudit:
         """Masked cells whose unit vector lies in the row space of the masked columns.
 
         The projection of e_j onto the row space (spanned by the right singular vectors with
-        nonzero singular values) has length 1 exactly when cell j is determined.
+        nonzero singular values) has length 1 exactly when cell j is determined. Relations that
+        share no masked cell are independent, so each connected block is decomposed on its own.
         """
-        unknown = [self.index[m] for m in masked if m in self.index]
-        if not unknown:
+        unknown = np.array([self.index[m] for m in masked if m in self.index], dtype=int)
+        if unknown.size == 0:
             return []
         sub = self.matrix[:, unknown]
-        sub = sub[np.abs(sub).sum(axis=1) > 0]
-        if sub.shape[0] == 0:
-            return []
-        _, singular, vt = np.linalg.svd(sub, full_matrices=False)
-        row_space = vt[: int((singular > 1e-9).sum())]
-        projected = (row_space**2).sum(axis=0)
-        return [self.cells[unknown[j]] for j in range(len(unknown)) if projected[j] > 1 - 1e-9]
+        found = []
+        for rows, columns in _blocks(sub):
+            _, singular, vt = np.linalg.svd(sub[np.ix_(rows, columns)], full_matrices=False)
+            row_space = vt[: int((singular > 1e-9).sum())]
+            projected = (row_space**2).sum(axis=0)
+            found += [int(unknown[c]) for c, p in zip(columns, projected) if p > 1 - 1e-9]
+        order = {int(u): i for i, u in enumerate(unknown)}
+        return [self.cells[i] for i in sorted(found, key=order.__getitem__)]
 
     def cover(self, cell: Hashable, masked, order: Callable[[Hashable], tuple],
               frozen: np.ndarray | None = None) -> list[Hashable]:
@@ -166,15 +170,24 @@ class LinearAudit:
         candidates = np.flatnonzero(~hidden & (~frozen if frozen is not None else True))
         if candidates.size == 0:
             return []
+        # Relations without a masked cell lie in N as they stand, so a candidate's entries there are
+        # part of its residual as they are. The rest falls into blocks of relations linked by masked
+        # cells; per block, a thin SVD sub = U S V' gives y0 = U_r S_r^-1 V_r' e_cell (in the block of
+        # the cell, which is determined, so a solution exists) and the basis U_r of range(sub). N spans
+        # the complement of range(sub), so N' a = 0 exactly when a's residual outside it is zero, and
+        # inner products of N' a equal those of the residuals: the residuals stand in for N' a.
         sub = self.matrix[:, unknown]
-        # One SVD gives both: sub = U S V'. y0 = U_r S_r^-1 V_r' e_cell solves y' sub = e_cell (the
-        # cell is determined, so a solution exists); the columns of U past the rank span N.
-        u, singular, vt = np.linalg.svd(sub, full_matrices=len(unknown) < sub.shape[0])
-        rank = int((singular > 1e-9).sum())
-        target = int(np.searchsorted(unknown, self.index[cell]))
-        y0 = u[:, :rank] @ (vt[:rank, target] / singular[:rank])
         columns = self.matrix[:, candidates]
-        weight_null = u[:, rank:].T @ columns
+        weight_null = columns.copy()
+        y0 = np.zeros(self.matrix.shape[0])
+        target = int(np.searchsorted(unknown, self.index[cell]))
+        for rows, block_columns in _blocks(sub):
+            u, singular, vt = np.linalg.svd(sub[np.ix_(rows, block_columns)], full_matrices=False)
+            rank = int((singular > 1e-9).sum())
+            basis = u[:, :rank]
+            weight_null[rows] -= basis @ (basis.T @ columns[rows])
+            if target in block_columns:
+                y0[rows] = basis @ (vt[:rank, block_columns.index(target)] / singular[:rank])
         weight_y0 = y0 @ columns
         cell_at = lambda j: self.cells[candidates[j]]  # noqa: E731
         breaks_all = (np.abs(weight_null).max(axis=0, initial=0.0) < 1e-9) & (np.abs(weight_y0) > 1e-9)
@@ -189,6 +202,29 @@ class LinearAudit:
         # repeats with fewer derivations left.
         used = np.flatnonzero(np.abs(weight_y0) > 1e-9)
         return [min((cell_at(j) for j in (used if used.size else range(candidates.size))), key=order)]
+
+
+_ONE_BLOCK_ROWS = 64
+
+
+def _blocks(sub: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
+    """The connected blocks of a relations x masked-cells matrix: (row indices, column indices) of each
+    set of relations and masked cells linked through shared cells; rows without a masked cell are left out."""
+    rows, columns = np.nonzero(sub)
+    if rows.size == 0:
+        return []
+    if sub.shape[0] <= _ONE_BLOCK_ROWS:  # small systems: one SVD is cheaper than finding the blocks
+        used = np.unique(rows)
+        return [(used, np.unique(columns).tolist())]
+    n_rows = sub.shape[0]
+    graph = coo_matrix((np.ones(rows.size), (rows, n_rows + columns)), shape=(n_rows + sub.shape[1],) * 2)
+    _, labels = connected_components(graph, directed=False)
+    blocks: dict[int, tuple[list[int], list[int]]] = {}
+    for row in np.unique(rows):
+        blocks.setdefault(labels[row], ([], []))[0].append(int(row))
+    for column in np.unique(columns):
+        blocks.setdefault(labels[n_rows + column], ([], []))[1].append(int(column))
+    return [(np.array(r), c) for r, c in blocks.values()]
 
 
 def _first_inconsistent_pair(directions: np.ndarray, offsets: np.ndarray) -> tuple[int, int] | None:

@@ -79,6 +79,10 @@ def main() -> None:
     if args.implementation == "baseline":
         import pandas  # noqa: F401
         import pandas_baseline  # noqa: F401
+    else:
+        from data_loaders import store
+
+        store.import_bulk_readers()  # the store's bulk reader (ADBC imports pyarrow.dataset and pandas)
     if args.catalogue:
         indicators.catalogue.CATALOGUE_PATH = Path(args.catalogue)
     after_imports = _rss_mb()

@@ -7,6 +7,7 @@ Frames here are cached per store and data version, so an import invalidates them
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -81,6 +82,12 @@ def counts(key: DataKey) -> pl.DataFrame:
 def coverage(key: DataKey) -> pl.DataFrame:
     """Which kommune-years each measure covers (measure_id, year, kommunenummer)."""
     return store.load_coverage(_engine(key))
+
+
+def prefetch(key: DataKey) -> None:
+    """Read the counts, the population and the coverage side by side (each stays cached)."""
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda read: read(key), (counts, population, coverage)))
 
 
 @lru_cache(maxsize=4)

@@ -3,7 +3,9 @@
 The engine computes the whole catalogue at once for a store state (``indicators.computation``:
 every indicator, period and level in one vectorised pass, suppressed over the whole
 hierarchy), keeps it in memory and in the disk result cache, and answers every request from
-it. Only ``compute`` and the helpers built on it are public; they never return a masked count.
+it. It does so in two stages: every single year, and (when a pooled period is first asked
+for, or on ``warm``) the pooled periods, whose suppression is audited together with the
+single years they sum. Only ``compute`` and the helpers built on it are public; they never return a masked count.
 """
 
 from __future__ import annotations
@@ -93,54 +95,66 @@ class _Tables:
     public: dict[tuple[str, str], pl.DataFrame]  # (indicator_id, level) -> flagged and masked rows
 
 
-_CACHE_SIZE = 4
+SINGLE_YEARS, POOLED = "single_years", "pooled"  # the two stages
+_CACHE_SIZE = 8
 _cache: OrderedDict[tuple, _Tables] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
-def _tables(key: data.DataKey) -> _Tables:
-    """The whole catalogue for this store state, computed once (threads wait for the first)."""
+def _stage(period: Period | None) -> str:
+    return POOLED if period is not None and period.is_pooled else SINGLE_YEARS
+
+
+def _tables(key: data.DataKey, stage: str = SINGLE_YEARS) -> _Tables:
+    """One stage of the whole catalogue for this store state, computed once (threads wait for the first)."""
     catalogue = load_catalogue()
-    cache_key = (key, catalogue.indicators)
+    cache_key = (key, catalogue.indicators, stage)
     with _cache_lock:
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
             return _cache[cache_key]
-        tables = _build_tables(key, catalogue.indicators)
+        tables = _build_tables(key, catalogue.indicators, stage)
         _cache[cache_key] = tables
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
         return tables
 
 
-def _request(key: data.DataKey, indicators: tuple[Indicator, ...]) -> computation.Request:
+def _request(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -> computation.Request:
     populations = load_catalogue().standard_populations
     standards = {}
     for ind in indicators:
         if ind.is_standardised:
             year = int(populations.get(ind.standardisation.standard or "", {}).get("year", 2024))
             standards[ind.id] = data.standard_population(key, year)[0]
-    periods = {ind.id: tuple(all_periods(_available_years(key, ind))) for ind in indicators}
+    # The pooled stage computes the single years again: the pooled cells are audited with them.
+    periods = {
+        ind.id: tuple(p for p in all_periods(_available_years(key, ind)) if stage == POOLED or not p.is_pooled)
+        for ind in indicators
+    }
     return computation.Request(indicators=indicators, periods=periods, standards=standards)
 
 
-def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...]) -> pl.DataFrame:
-    """The computed catalogue from the disk result cache, or computed now and stored there.
+def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -> pl.DataFrame:
+    """One stage of the computed catalogue from the disk result cache, or computed now and stored there.
 
     Keyed on the whole indicator definitions (not their ids), so a changed definition or
     threshold misses.
     """
-    path = result_cache.entry_path(key, indicators, "catalogue")
+    path = result_cache.entry_path(key, indicators, f"catalogue-{stage}")
     cached = result_cache.read(path)
     if cached is not None:
         return cached
-    table = computation.catalogue_table(key, _request(key, indicators))
+    data.prefetch(key)
+    table = computation.catalogue_table(key, _request(key, indicators, stage))
+    if stage == POOLED and table.height:
+        table = table.filter(pl.col("year_start") < pl.col("year_end"))
     result_cache.write(path, table)
     return table
 
 
-def _build_tables(key: data.DataKey, indicators: tuple[Indicator, ...]) -> _Tables:
-    table = _internal_table(key, indicators)
+def _build_tables(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -> _Tables:
+    table = _internal_table(key, indicators, stage)
     if table.height == 0:
         return _Tables({}, {})
     public = _public_rows(key, table, indicators)
@@ -195,7 +209,7 @@ def _mask(table: pl.DataFrame) -> pl.DataFrame:
 
 def _period_table(key: data.DataKey, indicator_id: str, period: Period) -> pl.DataFrame:
     """One period's internal rows (every suppression level, raw counts, ``suppression`` reason)."""
-    table = _tables(key).internal.get(indicator_id)
+    table = _tables(key, _stage(period)).internal.get(indicator_id)
     if table is None:
         return pl.DataFrame()
     return table.filter((pl.col("year_start") == period.start) & (pl.col("year_end") == period.end))
@@ -249,7 +263,7 @@ def compute(
     ind = load_catalogue().indicator(indicator_id)
     key = key or data.current_key()
     periods = _resolve_periods(ind, key, years, period)
-    rows = _tables(key).public.get((ind.id, level))
+    rows = _tables(key, _stage(period)).public.get((ind.id, level))
     if rows is None:
         return pl.DataFrame(schema=dict.fromkeys(OUTPUT_COLUMNS, pl.String)).clear()
     if periods is None:
@@ -260,8 +274,10 @@ def compute(
 
 
 def warm(key: data.DataKey | None = None) -> None:
-    """Compute the whole catalogue for the store now (after a build or an import)."""
-    _tables(key or data.current_key())
+    """Compute the whole catalogue for the store now, single years and pooled periods (after a build or an import)."""
+    key = key or data.current_key()
+    for stage in (SINGLE_YEARS, POOLED):
+        _tables(key, stage)
 
 
 def clear_caches() -> None:

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 SMALL_COUNT = "small_count"
 SECONDARY = "secondary"
@@ -216,6 +214,9 @@ def _blocks(sub: np.ndarray) -> list[tuple[np.ndarray, list[int]]]:
     if sub.shape[0] <= _ONE_BLOCK_ROWS:  # small systems: one SVD is cheaper than finding the blocks
         used = np.unique(rows)
         return [(used, np.unique(columns).tolist())]
+    from scipy.sparse import coo_matrix  # imported when first needed: scipy.sparse is slow to import
+    from scipy.sparse.csgraph import connected_components
+
     n_rows = sub.shape[0]
     graph = coo_matrix((np.ones(rows.size), (rows, n_rows + columns)), shape=(n_rows + sub.shape[1],) * 2)
     _, labels = connected_components(graph, directed=False)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import polars as pl
-import pytest
+from scipy.linalg import null_space
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,11 +11,12 @@ from indicators.suppression import Relation, suppress
 
 
 def recoverable(masked: set, relations: list[Relation], present: set) -> list:
-    """Masked cells whose value is fixed by the published ones (independent rank test).
+    """Masked cells whose value is fixed by the published ones (independent null-space test).
 
     A masked cell x_i is determined by the relations exactly when the unit vector e_i lies
-    in the row space of the relations restricted to the masked cells: adding it as a row
-    does not raise the rank.
+    in the row space of the relations restricted to the masked cells, that is, when e_i is
+    orthogonal to their null space: row i of a null-space basis is zero. (Equivalently,
+    adding e_i as a row does not raise the rank; one null space answers for every cell.)
     """
     unknown = sorted(masked & present, key=str)
     if not unknown:
@@ -33,15 +33,28 @@ def recoverable(masked: set, relations: list[Relation], present: set) -> list:
             if child in index:
                 row[index[child]] += 1
         rows.append(row)
-    matrix = np.array(rows) if rows else np.zeros((0, len(unknown)))
-    base = np.linalg.matrix_rank(matrix) if rows else 0
-    found = []
-    for cell, i in index.items():
-        unit = np.zeros(len(unknown))
-        unit[i] = 1
-        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == base:
-            found.append(cell)
-    return found
+    if not rows:
+        return []
+    basis = null_space(np.array(rows))  # unknown x nullity
+    free = np.abs(basis).max(axis=1, initial=0.0) > 1e-8
+    return [cell for cell, i in index.items() if not free[i]]
+
+
+@given(st.lists(st.lists(st.integers(min_value=-1, max_value=1), min_size=6, max_size=6), min_size=0, max_size=7))
+@settings(max_examples=150, deadline=None)
+def test_the_null_space_checker_agrees_with_the_rank_definition(coefficients):
+    """recoverable() against its definition: a cell is determined when adding its unit vector keeps the rank."""
+    cells = [("c", i) for i in range(6)]
+    relations, published = [], set()
+    for n, row in enumerate(coefficients):
+        total = ("t", n)
+        published.add(total)  # a published total: the relation reads total = sum of its masked children
+        relations.append(Relation(total, tuple(c for c, v in zip(cells, row) if v)))
+    matrix = np.array([[1.0 if c in rel.children else 0.0 for c in cells] for rel in relations]).reshape(-1, 6)
+    base = np.linalg.matrix_rank(matrix) if len(matrix) else 0
+    by_rank = [c for i, c in enumerate(cells)
+               if np.linalg.matrix_rank(np.vstack([matrix, np.eye(6)[i]])) == base]
+    assert sorted(recoverable(set(cells), relations, set(cells) | published)) == sorted(by_rank)
 
 
 @st.composite

@@ -38,10 +38,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy import special, stats
+from scipy import special
+
+if TYPE_CHECKING:
+    from scipy import stats
 
 from ._validate import MethodInputError, as_float_array, check_multiplier, format_number
 from .levels import DEFAULT_CONFIDENCE, lower_name, normalise_confidence, upper_name, z_value
@@ -205,7 +209,9 @@ def funnel_limits_proportion(
             half = z_value(level) * np.sqrt(p * (1.0 - p) / n)
             lo, hi = p - half, p + half
         else:
-            dist = stats.binom(n, p)
+            from scipy.stats import binom  # imported when needed: scipy.stats takes a second to import
+
+            dist = binom(n, p)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lo, hi = _spiegelhalter(dist, a) / n, _spiegelhalter(dist, 1.0 - a) / n
         limits[lower_name(level)] = np.clip(lo, 0.0, 1.0) * mult
@@ -246,7 +252,9 @@ def funnel_limits_rate(
         if method == "exact":
             lo_count, hi_count = _exact_poisson_counts(expected, a)
         else:
-            dist = stats.poisson(expected)
+            from scipy.stats import poisson
+
+            dist = poisson(expected)
             with np.errstate(divide="ignore", invalid="ignore"):
                 lo_count, hi_count = _spiegelhalter(dist, a), _spiegelhalter(dist, 1.0 - a)
         limits[lower_name(level)] = np.maximum(lo_count / n, 0.0) * mult

@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable
 from numbers import Real
 
-from scipy.stats import norm
+from scipy.special import ndtri  # the normal quantile (scipy.stats is slow to import)
 
 from ._validate import MethodInputError
 
@@ -46,7 +46,7 @@ def z_value(level: float) -> float:
     0.95 -> 1.959964, 0.998 -> 3.090232.
     """
     value = _check_level(level)
-    return float(norm.ppf(value + (1.0 - value) / 2.0))
+    return float(ndtri(value + (1.0 - value) / 2.0))
 
 
 def normalise_confidence(confidence: float | Iterable[float]) -> tuple[float, ...]:

@@ -267,7 +267,7 @@ def compute(
     if rows is None:
         return pl.DataFrame(schema=dict.fromkeys(OUTPUT_COLUMNS, pl.String)).clear()
     if periods is None:
-        return rows.filter(pl.col("year_start") == pl.col("year_end"))
+        return rows  # the single-year stage holds single years only
     wanted = pl.DataFrame({"year_start": [p.start for p in periods], "year_end": [p.end for p in periods]},
                           schema={"year_start": pl.Int32, "year_end": pl.Int32})
     return rows.join(wanted, on=["year_start", "year_end"], how="semi", maintain_order="left")

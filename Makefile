@@ -47,7 +47,8 @@ test: install-dev system-deps node_modules/axe-core/axe.min.js
 	$(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
 ## Every benchmark, one table of medians (bench/README.md); `make bench BENCH_ARGS=--quick` for a smoke run.
-bench: install-dev
+## The browser benchmarks need Chromium (system-deps installs it when root).
+bench: install-dev system-deps
 	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:

@@ -32,6 +32,9 @@ GENERATOR_INPUTS = (
 )
 
 
+CATALOGUE_CHILD = "bench/_catalogue_child.py"  # computes the whole catalogue in a fresh process
+
+
 def arguments(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a smoke run: fewer repeats, smaller sizes")

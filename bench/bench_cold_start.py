@@ -52,6 +52,7 @@ from browser_common import (
     project_env,
     row,
     run_main,
+    value_row,
     wait_complete,
     warm_result_cache,
     write_json,
@@ -218,9 +219,8 @@ def main() -> int:
         print_rows(rows)
     except BenchError as error:
         print(f"  bench_cold_start could not run: {error}", flush=True)
-        rows = [{"benchmark": BENCH, "metric": "launch to rendered Oversikt", "median": None, "unit": "s",
-                 "min": None, "max": None, "n": 0, "target": f"< {TARGET_S:g} s", "met": None,
-                 "note": str(error)[:300]}]
+        rows = [value_row(BENCH, "launch to rendered Oversikt", None, "s", target=f"< {TARGET_S:g} s",
+                          note=str(error)[:300])]
     finally:
         write_json(args.json, rows)
     print(f"\n  bench_cold_start took {time.perf_counter() - started:.0f} s; {machine()}", flush=True)

@@ -25,6 +25,7 @@ import tempfile
 import time
 
 from _common import (
+    CATALOGUE_CHILD as CHILD,
     arguments,
     child_env,
     demo_store,
@@ -34,7 +35,6 @@ from _common import (
     sqlite_url,
 )
 
-CHILD = "bench/_catalogue_child.py"
 TARGET_SECONDS = 1.0
 TARGET_RATIO = 5.0
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from browser_common import ROOT, BenchError, deadline_left, machine, print_rows, row, run_main, write_json
+from browser_common import ROOT, BenchError, deadline_left, machine, print_rows, row, run_main, value_row, write_json
 
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
@@ -555,9 +555,8 @@ def main() -> int:
             _print_hotspot_summary(profiles, min(args.profile_top, 8))
     except BenchError as error:
         print(f"  bench_pages could not run: {error}", flush=True)
-        rows = [{"benchmark": BENCH, "metric": "rerun after a filter change", "median": None, "unit": "ms",
-                 "min": None, "max": None, "n": 0, "target": f"< {TARGET_MEDIAN_MS:.0f} ms", "met": None,
-                 "note": str(error)[:300]}]
+        rows = [value_row(BENCH, "rerun after a filter change", None, "ms", target=f"< {TARGET_MEDIAN_MS:.0f} ms",
+                          note=str(error)[:300])]
     finally:
         write_json(args.json, rows)
     print(f"\n  bench_pages took {time.perf_counter() - started:.0f} s", flush=True)

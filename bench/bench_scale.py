@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 from _common import (
+    CATALOGUE_CHILD as CHILD,
     arguments,
     child_env,
     demo_store,
@@ -44,7 +45,6 @@ from _common import (
 )
 from scale_data import SCALES, is_cached, scaled_catalogue, scaled_store
 
-CHILD = "bench/_catalogue_child.py"
 DEFAULT_BUDGET = 240.0  # seconds for this script when run alone
 BUILD_ROWS_PER_SECOND = 100_000  # for predicting a first build, unless this run has measured one
 DEMO_ROWS = 854_653

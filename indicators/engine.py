@@ -98,7 +98,8 @@ class _Tables:
 SINGLE_YEARS, POOLED = "single_years", "pooled"  # the two stages
 _CACHE_SIZE = 8
 _cache: OrderedDict[tuple, _Tables] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache_lock = threading.Lock()  # guards _cache and _build_locks
+_build_locks: dict[tuple, threading.Lock] = {}  # one per stage and store state: a stage never waits for another
 
 
 def _stage(period: Period | None) -> str:
@@ -113,10 +114,17 @@ def _tables(key: data.DataKey, stage: str = SINGLE_YEARS) -> _Tables:
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
             return _cache[cache_key]
+        build_lock = _build_locks.setdefault(cache_key, threading.Lock())
+    with build_lock:
+        with _cache_lock:
+            if cache_key in _cache:  # built by the thread we waited for
+                return _cache[cache_key]
         tables = _build_tables(key, catalogue.indicators, stage)
-        _cache[cache_key] = tables
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        with _cache_lock:
+            _cache[cache_key] = tables
+            _build_locks.pop(cache_key, None)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
         return tables
 
 
@@ -284,6 +292,7 @@ def clear_caches() -> None:
     """Forget every in-process table (the disk result cache stays)."""
     with _cache_lock:
         _cache.clear()
+        _build_locks.clear()
     _available_years.cache_clear()
     computation.clear_caches()
     data.clear_caches()

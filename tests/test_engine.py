@@ -233,3 +233,43 @@ def test_standardised_rate_matches_the_validated_dsr_method_on_raw_rows():
     for column in ("value", "lower_95", "upper_95", "lower_99_8", "upper_99_8"):
         assert row[column] == pytest.approx(expected[column], rel=1e-12), column
     assert row["method"] == "Dobson"
+
+
+def test_each_stage_is_built_once_and_single_years_never_wait_for_the_pooled_stage(monkeypatch):
+    """Concurrent requests share one build per stage; a page asking for single years is not held up
+    while the pooled stage (e.g. the server's warm-up) is still being computed."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from indicators import computation, engine
+
+    monkeypatch.setenv("STYRING_CACHE_DIR", "off")
+    engine.clear_caches()
+    real = computation.catalogue_table
+    calls: list[str] = []
+    pooled_started, release_pooled = threading.Event(), threading.Event()
+
+    def observed(key, request):
+        pooled = any(p.is_pooled for periods in request.periods.values() for p in periods)
+        calls.append("pooled" if pooled else "single")
+        if pooled:
+            pooled_started.set()
+            assert release_pooled.wait(60)
+        return real(key, request)
+
+    monkeypatch.setattr(computation, "catalogue_table", observed)
+    key = indicators.current_key()
+    try:
+        with ThreadPoolExecutor(2) as pooled_pool:
+            pooled = [pooled_pool.submit(engine._tables, key, engine.POOLED) for _ in range(2)]
+            assert pooled_started.wait(60)
+            with ThreadPoolExecutor(3) as pool:  # while the pooled stage is held mid-build
+                singles = list(pool.map(lambda _: engine._tables(key, engine.SINGLE_YEARS), range(3)))
+            assert calls == ["pooled", "single"]
+            assert all(tables is singles[0] for tables in singles)
+            release_pooled.set()
+            assert pooled[0].result(60) is pooled[1].result(60)
+        assert calls == ["pooled", "single"]
+    finally:
+        release_pooled.set()
+        engine.clear_caches()

@@ -60,8 +60,6 @@ st.html(summaries.ranking_answer(hf_table, ind, labels, period_text))
 left, right = st.columns([1, 1.25], gap="large")
 with left:
     st.header(f"Kart: {'helsefellesskap' if level == 'helsefellesskap' else 'kommuner'}, {period_text}", anchor=False)
-    maps.choropleth(map_table, ind, level=level, colour_by=colour_by, highlight=highlight if level == "helsefellesskap" else None,
-                    height=600, key="ov_map")
 with right:
     fig = charts.ranked_bars(hf_table, ind, period=period_text, labels=labels, highlight=highlight, synthetic=synthetic)
     st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="ov_bars",
@@ -82,6 +80,12 @@ st.caption("Grå linjer: hvert av de 19 helsefellesskapene (pek for navn). Svart
 with st.expander(TREND_TABLE_LABEL, expanded=False):
     st.dataframe(tables.year_pivot(hf_trend, ind, national=national_trend, name_label="Helsefellesskap"),
                  hide_index=True, width="stretch", key="ov_trend_table")
+
+# The map is sent last (into its place in the left column): the browser then draws the charts before
+# the map's WebGL set-up, which without a GPU holds the page for seconds.
+with left:
+    maps.choropleth(map_table, ind, level=level, colour_by=colour_by, highlight=highlight if level == "helsefellesskap" else None,
+                    height=600, key="ov_map")
 
 with st.expander(TABLE_LABEL, expanded=False):
     tables.show(hf_table.sort("value", descending=True, nulls_last=True), ind, key="ov_table",

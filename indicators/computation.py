@@ -16,7 +16,8 @@ The steps:
 4. ``_statistics`` and ``_significance``: crude rates (exact/Byar), proportions (Wilson), DSRs
    (Dobson) and significance against the national value, one call of each method per unit.
 5. ``_suppression``: primary and secondary suppression per indicator period, single years
-   first, then the pooled periods with the temporal rule.
+   first (or taken as already published, ``Request.single_year_masks``), then each pooled
+   window audited together with its single years.
 
 Inside, keys are small integers: ``pid`` numbers an indicator period, ``area`` an area of any
 level, ``k`` a kommune. Names come back at the end (``_named``).
@@ -55,6 +56,9 @@ class Request:
     indicators: tuple[Indicator, ...]
     periods: dict[str, tuple[Period, ...]]
     standards: dict[str, pl.DataFrame]  # indicator_id -> its standard population (standardised ones)
+    # The masks of single years already suppressed and published (indicator_id, year_start, level,
+    # area_id, suppression); None: suppress the single years here.
+    single_year_masks: pl.DataFrame | None = None
 
 
 def catalogue_table(key: data.DataKey, request: Request) -> pl.DataFrame:
@@ -70,7 +74,8 @@ def catalogue_table(key: data.DataKey, request: Request) -> pl.DataFrame:
     info = _indicator_info(indicators, periods)
     table = _statistics(sums, info)
     table = _significance(table, areas.info, info)
-    table = table.join(_suppression(key, table, indicators, periods, areas.info), on=["pid", "area"], how="left")
+    masks = _suppression(key, table, indicators, periods, areas.info, request.single_year_masks)
+    table = table.join(masks, on=["pid", "area"], how="left")
     return _named(table, periods, areas.info)
 
 
@@ -441,7 +446,7 @@ def _relations(key: data.DataKey, reported: frozenset[str]) -> tuple[Relation, .
 
 
 def _suppression(key: data.DataKey, table: pl.DataFrame, indicators: Sequence[Indicator], periods: pl.DataFrame,
-                 area_info: pl.DataFrame) -> pl.DataFrame:
+                 area_info: pl.DataFrame, single_year_masks: pl.DataFrame | None) -> pl.DataFrame:
     """The suppression reason of every masked cell (pid, area, suppression).
 
     Single years are suppressed first, each on its own. Then each pooled window is suppressed
@@ -458,11 +463,25 @@ def _suppression(key: data.DataKey, table: pl.DataFrame, indicators: Sequence[In
         .join(info.select("pid", "indicator_id", "year_start", "year_end", "threshold", "sensitive_denominator"), on="pid")
     )
     suppressor = _Suppressor(key, area_info, {ind.id: ind for ind in indicators}, periods)
-    singles = suppressor.run(present.filter(pl.col("year_start") == pl.col("year_end")))
+    if single_year_masks is None:
+        singles = suppressor.run(present.filter(pl.col("year_start") == pl.col("year_end")))
+    else:
+        singles = _coded_masks(single_year_masks, periods, area_info)
     windows = _windows(periods)
     if not windows:
         return singles
     return pl.concat([singles, suppressor.run_windows(present, singles, windows)])
+
+
+def _coded_masks(masks: pl.DataFrame, periods: pl.DataFrame, area_info: pl.DataFrame) -> pl.DataFrame:
+    """Masks given by indicator, single year, level and area as (pid, area, suppression)."""
+    single = periods.filter(pl.col("year_start") == pl.col("year_end")).select("pid", "indicator_id", "year_start")
+    return (
+        masks.join(single, on=["indicator_id", "year_start"])
+        .join(area_info.select("area", "level", "area_id"), on=["level", "area_id"])
+        .select("pid", "area", "suppression")
+        .cast(_MASKS)
+    )
 
 
 def _windows(periods: pl.DataFrame) -> dict[int, list[int]]:
@@ -486,7 +505,6 @@ class _Suppressor:
 
     def __init__(self, key: data.DataKey, area_info: pl.DataFrame, indicators: dict[str, Indicator], periods: pl.DataFrame):
         self.key = key
-        self.indicators = indicators
         names = area_info.select("area", "level", "area_id")
         self.cell_of = dict(zip(names["area"].to_list(), zip(names["level"].to_list(), names["area_id"].to_list())))
         self.code_of = {cell: code for code, cell in self.cell_of.items()}

@@ -135,12 +135,24 @@ def _request(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -
         if ind.is_standardised:
             year = int(populations.get(ind.standardisation.standard or "", {}).get("year", 2024))
             standards[ind.id] = data.standard_population(key, year)[0]
-    # The pooled stage computes the single years again: the pooled cells are audited with them.
+    # The pooled stage counts the single years again (its cells are audited with them) and takes
+    # their masks as the single-year stage published them.
     periods = {
         ind.id: tuple(p for p in all_periods(_available_years(key, ind)) if stage == POOLED or not p.is_pooled)
         for ind in indicators
     }
-    return computation.Request(indicators=indicators, periods=periods, standards=standards)
+    masks = _single_year_masks(key) if stage == POOLED else None
+    return computation.Request(indicators=indicators, periods=periods, standards=standards, single_year_masks=masks)
+
+
+def _single_year_masks(key: data.DataKey) -> pl.DataFrame:
+    """indicator_id, year_start, level, area_id and suppression of every masked single-year cell."""
+    columns = ["indicator_id", "year_start", "level", "area_id", "suppression"]
+    tables = [t.filter(pl.col("suppression").is_not_null()).select(columns) for t in _tables(key).internal.values()]
+    if not tables:
+        return pl.DataFrame(schema={"indicator_id": pl.String, "year_start": pl.Int32, "level": pl.String,
+                                    "area_id": pl.String, "suppression": pl.String})
+    return pl.concat(tables)
 
 
 def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -> pl.DataFrame:

@@ -43,6 +43,7 @@ from browser_common import (
     PAGES,
     RUN_TRACKER,
     BenchError,
+    PageSpec,
     ScriptRuns,
     Stop,
     StreamlitServer,
@@ -215,30 +216,26 @@ async def user(browser, base: str, index: int, scenario: Scenario, n_filters: in
         stats.render["open"].append(time.perf_counter() - started)
         await check(f"opening {scenario.url}")
 
-        # Filter changes: each click starts one rerun.
-        for kind, label in scenario.filters[:n_filters]:
-            target = (await choose_option(page, label, rng, timeout_ms) if kind == "select"
-                      else await choose_segment(page, label, timeout_ms))
+        async def timed_click(target, action: str, spec: PageSpec, what: str) -> None:
+            """Click, then time the script run (server) and the complete drawing (render)."""
             before, drawn = runs.finished, await finished_runs(page)
             started = time.perf_counter()
             await target.click(timeout=timeout_ms)
             await runs.wait_beyond(before, timeout_ms)
-            stats.server["filter"].append(time.perf_counter() - started)
+            stats.server[action].append(time.perf_counter() - started)
             await wait_complete(page, spec, timeout_ms, drawn_runs=drawn)
-            stats.render["filter"].append(time.perf_counter() - started)
-            await check(f"changing «{label}» on {scenario.page}")
+            stats.render[action].append(time.perf_counter() - started)
+            await check(what)
+
+        # Filter changes: each click starts one rerun.
+        for kind, label in scenario.filters[:n_filters]:
+            target = (await choose_option(page, label, rng, timeout_ms) if kind == "select"
+                      else await choose_segment(page, label, timeout_ms))
+            await timed_click(target, "filter", spec, f"changing «{label}» on {scenario.page}")
 
         # Another page through the top navigation (same session).
-        spec = PAGES[scenario.then]
         link = page.locator('[data-testid="stTopNavLink"]', has_text=re.compile(f"^{NAV_TITLES[scenario.then]}$"))
-        before, drawn = runs.finished, await finished_runs(page)
-        started = time.perf_counter()
-        await link.click(timeout=timeout_ms)
-        await runs.wait_beyond(before, timeout_ms)
-        stats.server["navigate"].append(time.perf_counter() - started)
-        await wait_complete(page, spec, timeout_ms, drawn_runs=drawn)
-        stats.render["navigate"].append(time.perf_counter() - started)
-        await check(f"navigating to {scenario.then}")
+        await timed_click(link, "navigate", PAGES[scenario.then], f"navigating to {scenario.then}")
         stats.users_done += 1
     except UserAborted as error:
         stats.error("other", f"user {index}: {error}")

@@ -31,9 +31,13 @@ PAGES = {
 }
 log = logging.getLogger("styring.dashboard")
 
+missing_page = layout.unknown_page_name(set(PAGES))  # the URL paths are the file names (app_pages/<name>.py)
 page = st.navigation(list(PAGES.values()), position="top")
 page_name = next((name for name, candidate in PAGES.items() if candidate is page or candidate.title == page.title), "")
 layout.apply_frame(large_text=bool(st.session_state.get("large_text", st.query_params.get("large") == "1")))
+if missing_page is not None:  # a Norwegian "page not found" with links back, instead of Streamlit's English one
+    layout.page_not_found(missing_page, PAGES)
+    st.stop()
 
 try:
     resolved = cache.resolve_data_key()

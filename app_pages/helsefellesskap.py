@@ -6,8 +6,8 @@ URL: ?area=<helsefellesskap id>&year=<latest year shown>&indicator=<indicator in
 import polars as pl
 import streamlit as st
 
-from indicators import IndicatorRequestError
-from ui import cache, charts, decks, downloads, layout, maps, pickers, spine, state, summaries, tables, text, theme
+from indicators import IndicatorRequestError, analysis
+from ui import cache, charts, comparison, decks, downloads, layout, maps, pickers, spine, state, summaries, tables, text, theme
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -21,13 +21,16 @@ layout.page_heading(
 
 hf = cache.helsefellesskap(key)
 years = sorted(cache.all_years(key), reverse=True)
-c1, c2, c3 = st.columns([2.2, 1, 1])
+c1, c2, c4, c3 = st.columns([2.2, 1, 1.1, 1])
 with c1:
     hf_id = pickers.helsefellesskap_picker("hf", key, label="Velg helsefellesskap")
 with c2:
     state.seed("hf_year", "year", years, years[0], what="årstall", parse=state.parse_year)
     year = st.selectbox("Til og med år", years, key="hf_year",
                         help="Hver indikator vises for det siste året med data til og med dette året.")
+with c4:
+    level = pickers.choice("hf", "konf", "Konfidensnivå", tables.CONFIDENCE_OPTIONS, default="95",
+                           what="konfidensnivå", widget="segmented", help=tables.CONFIDENCE_HELP)
 with c3:
     state.seed("large_text", "large", [False, True], False, what="visningsvalg",
                parse=lambda v: {"1": True, "0": False, "true": True, "false": False}[v.lower()])
@@ -42,7 +45,7 @@ state.seed("hf_indicator", "indicator", map_options, map_options[0], what="indik
            describe=lambda i: f"«{cat.indicator(i).short_name}»")
 state.show_messages()
 state.sync_url({"area": hf_id, "year": year, "indicator": st.session_state["hf_indicator"],
-                "large": st.session_state["large_text"] or None})
+                "large": st.session_state["large_text"] or None, "konf": level})
 
 st.markdown(
     f"## {text.esc(info['helsefellesskap_navn'])}\n"
@@ -52,7 +55,7 @@ st.markdown(
 )
 
 try:
-    profile = cache.profile(key, hf_id, year)
+    profile = cache.profile(key, hf_id, year, tables.CONFIDENCE_VALUES[level])
 except (IndicatorRequestError, KeyError) as error:
     st.warning(f"Profilen kan ikke vises: {error}")
     st.stop()
@@ -61,12 +64,19 @@ decks.deck_section(hf_id, short, (years[-1], year), key)
 
 st.html(spine.profile_summary(profile, short))
 st.html(spine.spine_legend())
+# A short table of contents: the page is long (one table and one set of trends per group).
+toc_groups = [g for g in cat.groups if profile.filter(pl.col("group") == g.id).height]
+st.html('<nav class="toc" aria-label="Innhold på siden"><b>Gå til:</b>'
+        + "".join(f'<a href="#gruppe-{g.id}" target="_self">{text.esc(g.name)}</a>' for g in toc_groups)
+        + '<a href="#kommunene" target="_self">Kommunene</a>'
+        + ('<a href="#sektorer" target="_self">Sykehussektorene</a>' if hf_id == comparison.OSLO_ID else "")
+        + '<a href="#sentralitet" target="_self">Etter sentralitet</a></nav>')
 
 for group in cat.groups:
     group_rows = profile.filter(pl.col("group") == group.id)
     if group_rows.height == 0:
         continue
-    st.header(group.name, anchor=False, divider="gray")
+    st.header(group.name, anchor=f"gruppe-{group.id}", divider="gray")
     st.html(spine.spine_table(profile, cat, group.id, f"{short} sammenlignet med landet ({group.name.lower()})", short))
     panels = []
     for ind in cat.in_group(group.id):
@@ -85,7 +95,7 @@ for group in cat.groups:
         st.dataframe(tables.trend_panels(panels, short), hide_index=True, width="stretch",
                      key=f"hf_trend_table_{group.id}")
 
-st.header(f"Kommunene i {short}", anchor=False, divider="gray")
+st.header(f"Kommunene i {short}", anchor="kommunene", divider="gray")
 ind = cat.indicator(st.selectbox("Indikator i kartet", map_options, key="hf_indicator",
                                  format_func=lambda i: cat.indicator(i).name))
 map_years = [y for y in cache.available_years(key, ind.id) if y <= year]
@@ -94,6 +104,9 @@ if not map_years:
 else:
     period = (map_years[-1], map_years[-1])
     kommune_table = cache.compute(key, ind.id, "kommune", period=period).filter(pl.col("area_id").is_in(members))
+    # The comparison with the country as on the Kommuner page: from the national funnel, at the chosen level.
+    kommune_table = analysis.with_funnel(kommune_table, cache.funnel(key, ind.id, "kommune", period),
+                                         ind, tables.CONFIDENCE_VALUES[level])
     left, right = st.columns([1, 1.3], gap="large")
     with left:
         st.subheader(f"{ind.short_name}, {period[0]}", anchor=False)
@@ -101,9 +114,14 @@ else:
     with right:
         st.subheader("Kommunene i tabell", anchor=False)
         tables.show(kommune_table.sort("value", descending=True, nulls_last=True), ind, key="hf_kommune_table",
-                    name_label="Kommune", height=520)
+                    name_label="Kommune", height=520, level=level)
     downloads.download_section(kommune_table, ind.id, "hf_kommuner", f"kommunetallene for {ind.short_name}",
                                stem=downloads.file_stem(ind.id, hf_id, "kommuner", period[0]), data_key=key)
+    if hf_id == comparison.OSLO_ID:  # Oslo works through its hospital sectors: sectors and bydeler
+        comparison.oslo_sectors(key, ind, period, level=level, synthetic=synthetic)
+    st.header("Etter sentralitet", anchor="sentralitet", divider="gray")
+    comparison.sentralitet_section(key, ind, period, level=level, synthetic=synthetic, prefix="hf",
+                                   kommune_table=kommune_table, members_name=short)
 
 st.header("Last ned profilen", anchor=False, divider="gray")
 downloads.download_section(profile, profile["indicator_id"].to_list(), "hf_profil", f"profilen for {short}",

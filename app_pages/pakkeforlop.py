@@ -4,6 +4,8 @@ reported, and what each kommune has clarified (contact point, cancer coordinator
 URL: ?level=helsefellesskap|helseforetak&area=<hf id>&target=80&year=2025
 """
 
+import logging
+
 import polars as pl
 import streamlit as st
 
@@ -27,9 +29,10 @@ layout.page_heading(
 c1, c2, c3 = st.columns(3)
 with c1.container(border=True):
     st.markdown("**Samhandlingspunkt 1 (SP1) – i sykehuset**\n\n"
-                "Kort tid etter at kreftdiagnosen er gitt, kartlegger sykehuset pasientens behov. Kartleggingen "
-                "registreres med prosedyrekoden **WMFG10** og rapporteres til Norsk pasientregister (NPR). "
-                "Derfor kan SP1 følges for alle helsefellesskap.")
+                "Kort tid etter at kreftdiagnosen er gitt, kartlegger sykehuset pasientens behov. Sykehuset som "
+                "behandler pasienten, registrerer kartleggingen, og den rapporteres til Norsk pasientregister (NPR). "
+                "Høringsutkastet foreslo prosedyrekoden **WMFG10** for dette; koden er et forslag, ikke endelig "
+                "vedtatt. Fordi SP1 rapporteres til NPR, kan den følges for alle helsefellesskap.")
 with c2.container(border=True):
     st.markdown("**Samhandlingspunkt 2 (SP2) – i kommunen**\n\n"
                 "Om lag **3–4 måneder** etter diagnosen kartlegger kommunen behovene på nytt, gjerne hjemme hos "
@@ -65,30 +68,37 @@ target_label = "Mål (lokalt satt mål)"
 SP1_TABLE_LABEL = "SP1 i tabell: andel per år og område"
 labels = pickers.labels_for(key, level)
 hf = cache.helsefellesskap(key)
-order = hf["helsefellesskap_id"].to_list()
+order = hf["helsefellesskap_id"].to_list() if level == "helsefellesskap" else list(labels)
+# On the helseforetak level the chosen helsefellesskap is shown by its own helseforetak area (none for Oslo: four).
+area_highlight = (highlight if level == "helsefellesskap" or highlight is None else
+                  dict(zip(hf["helsefellesskap_id"].to_list(), hf["helseforetak_id"].to_list())).get(highlight))
 
 # --- SP1 ---------------------------------------------------------------------------------------
 st.header("SP1: behovskartlegging i sykehuset", anchor=False, divider="gray")
 layout.indicator_card(SP1)
 try:
-    sp1 = cache.trend(key, SP1.id, "helsefellesskap")
+    sp1 = cache.trend(key, SP1.id, level)
     sp1_land = cache.trend(key, SP1.id, "land")
 except IndicatorRequestError as error:
     st.warning(f"SP1 kan ikke vises: {error}")
     st.stop()
 fig = charts.coverage_multiples(sp1, sp1_land, SP1, labels=labels, order=order, target=target,
-                                target_label=target_label, synthetic=synthetic, highlight=highlight)
+                                target_label=target_label, synthetic=synthetic, highlight=area_highlight)
 st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="pf_sp1",
                 alt=summaries.trend_alt(sp1_land, SP1) + " Ett lite diagram per område."
                 + summaries.numbers_in(SP1_TABLE_LABEL))
 st.caption("Blå linje: området; svart stiplet: hele landet; grønn prikket: målet. Et år uten punkt betyr at tallet er "
            "skjult (for få pasienter) eller ikke rapportert – se tabellen under.")
-if highlight is not None:
-    fig = charts.trend_chart(sp1, sp1_land, SP1, labels=labels, highlight=highlight, synthetic=synthetic,
-                             title=f"SP1 i {labels.get(highlight, highlight)} mot landet og målet", target=target,
+if level == "helseforetak":
+    st.info("SP1 plasseres etter hvor pasienten bor: tallet for et helseforetak gjelder pasientene som bor i "
+            "helseforetakets opptaksområde. Det er likevel sykehuset som behandlet pasienten, som registrerer "
+            "kartleggingen – også når det ligger i et annet helseforetak.", icon=":material/info:")
+if area_highlight is not None:
+    fig = charts.trend_chart(sp1, sp1_land, SP1, labels=labels, highlight=area_highlight, synthetic=synthetic,
+                             title=f"SP1 i {labels.get(area_highlight, area_highlight)} mot landet og målet", target=target,
                              target_label=target_label)
     st.plotly_chart(fig, theme=None, config=theme.PLOTLY_CONFIG, key="pf_sp1_one",
-                    alt=summaries.trend_alt(sp1_land, SP1, sp1, highlight, labels)
+                    alt=summaries.trend_alt(sp1_land, SP1, sp1, area_highlight, labels)
                     + summaries.numbers_in(SP1_TABLE_LABEL))
 with st.expander(SP1_TABLE_LABEL, expanded=False):
     st.dataframe(tables.year_pivot(sp1.with_columns(pl.col("area_id").replace_strict(labels, default=None)
@@ -104,9 +114,11 @@ if not local_years:
     st.info("Ingen kommuner har rapportert SP2 eller SP3 ennå.")
 else:
     year = st.columns([1, 3])[0].selectbox("År", local_years, key="pf_year")
-    st.markdown("Bare kommuner som registrerer lokalt inngår. Et område der ingen kommuner rapporterer, vises som "
-                "**«Ikke rapportert»** med skravert grå stolpe – det er ikke det samme som 0 %. I parentes ved hvert "
-                "navn står hvor mange av kommunene som rapporterer.")
+    st.markdown("Bare kommuner som registrerer lokalt inngår. Et område der ingen kommuner rapporterer, står med "
+                "ordene **«Ikke rapportert»** og uten stolpe – det er ikke det samme som 0 %. I parentes ved hvert "
+                "navn står hvor mange av kommunene som rapporterer. En verdi som bygger på **under halvparten av "
+                "kommunene** er merket ⚠, tegnet lys og står under de andre: den er ikke rangert sammen med "
+                "verdier som bygger på de fleste kommunene.")
     for ind in (SP2, SP3):
         if year not in cache.available_years(key, ind.id):
             st.info(f"{ind.short_name}: ingen data for {year}.")
@@ -120,8 +132,13 @@ else:
                             f"{table.height} områder rapporterer; {not_reported} er ikke rapportert."
                             + summaries.numbers_in(table_label))
         with st.expander(table_label, expanded=False):
-            tables.show(table.sort("value", descending=True, nulls_last=True), ind, key=f"pf_table_{ind.id}",
-                        name_label=LEVELS[level], show_reporting=True)
+            # values resting on few kommuner after the others, never ranked above them
+            ordered = table.with_columns(
+                pl.struct("reporting_kommuner", "total_kommuner").map_elements(
+                    lambda r: charts.thin_reporting(r["reporting_kommuner"], r["total_kommuner"]),
+                    return_dtype=pl.Boolean).alias("_thin")
+            ).sort(["_thin", "value"], descending=[False, True], nulls_last=True).drop("_thin")
+            tables.show(ordered, ind, key=f"pf_table_{ind.id}", name_label=LEVELS[level], show_reporting=True)
         downloads.download_section(table, ind.id, f"pf_{ind.id}", f"{ind.short_name} {year}", data_key=key,
                                    stem=downloads.file_stem(ind.id, level, year))
 
@@ -133,7 +150,8 @@ st.markdown("Planen for Pakkeforløp hjem ber hver kommune avklare et **kontaktp
 try:
     ready = readiness.load()
 except ReadinessDataError as error:
-    st.warning("Fila med kommunenes avklaringer kan ikke leses." + ("" if layout.public_mode() else f" {error}"))
+    logging.getLogger("styring.pakkeforlop").warning("The readiness file cannot be read: %s", error)
+    st.warning("Opplysningene om kommunenes avklaringer kan ikke leses akkurat nå.")
 else:
     readiness.show(ready, key, highlight, synthetic_store=synthetic)
 

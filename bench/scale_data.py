@@ -4,11 +4,12 @@ The store's age bands are fixed (``data_loaders.schema.AGE_BANDS``, 21 bands; fi
 would need a schema change), so the rows grow along the three other axes:
 
 - more years, back in time (the generator's trends and ageing run backwards from 2024);
-- synthetic city districts: Oslo, Bergen, Trondheim and Stavanger are replaced in the
-  store's kommune table by their bydeler (34 areas instead of 4, each with its own synthetic
-  numbers and a four-digit code such as 0381, in the fylke's series above every real
-  kommune), mapped to the city's fylke and helsefellesskap, so every level above still adds
-  up and the kommune level has 387 areas instead of 357;
+- more area units: the store's units are ``reference.unit_table()`` (every unsplit kommune and
+  Oslo's 18 bydeler, as in the demo); the districts mode also splits Bergen, Trondheim and
+  Stavanger into their bydeler (19 units instead of 3), with six-digit codes in SSB's form
+  (460101 …, each with its own synthetic numbers) in the store's bydel table, each under its
+  kommune and in its kommune's helseforetak area, so the kommune level keeps its 357 kommuner
+  and every level above still adds up (390 units instead of 374);
 - synthetic copies of the register measures (new ids, so new random draws) and of the
   indicators built on them, in a copy of the catalogue written beside the store.
 
@@ -36,9 +37,8 @@ from _common import (
     sqlite_url,
 )
 
+# Kommuner split into synthetic bydeler in the districts mode (Oslo is split in the reference already).
 CITY_DISTRICTS = {
-    "0301": ("Gamle Oslo", "Grünerløkka", "Sagene", "St. Hanshaugen", "Frogner", "Ullern", "Vestre Aker",
-             "Nordre Aker", "Bjerke", "Grorud", "Stovner", "Alna", "Østensjø", "Nordstrand", "Søndre Nordstrand"),
     "4601": ("Arna", "Bergenhus", "Fana", "Fyllingsdalen", "Laksevåg", "Ytrebygda", "Årstad", "Åsane"),
     "5001": ("Midtbyen", "Østbyen", "Lerkendal", "Heimdal"),
     "1103": ("Hundvåg", "Tasta", "Eiganes og Våland", "Storhaug", "Hillevåg", "Hinna", "Madla"),
@@ -69,27 +69,35 @@ def copy_id(name: str, k: int) -> str:
     return f"{name}__kopi{k}"
 
 
-def scaled_areas(districts: bool) -> pl.DataFrame:
-    """The demo's area table, with the four largest cities split into their bydeler."""
+def scaled_bydeler(districts: bool) -> pl.DataFrame:
+    """The store's bydel table: the reference's (Oslo), plus Bergen's, Trondheim's and Stavanger's
+    synthetic bydeler in the districts mode (each in its kommune's helseforetak area)."""
     from data_loaders import reference
 
-    areas = reference.area_table()
+    bydeler = reference.load_bydeler()
     if not districts:
-        return areas
-    taken = set(areas["kommunenummer"])
+        return bydeler
+    areas = reference.area_table()
+    hf_of = dict(zip(areas["kommunenummer"], areas["helseforetak_id"]))
+    taken = set(bydeler["bydel"])
     rows = []
-    for row in areas.iter_rows(named=True):
-        names = CITY_DISTRICTS.get(row["kommunenummer"])
-        if names is None:
-            rows.append(row)
-            continue
-        for i, name in enumerate(names, start=81):
-            # Four digits like every kommunenummer (the store and the engine expect that), in the
-            # fylke's series but above every real kommune: SSB's six-digit bydel codes do not fit.
-            code = f"{row['fylkesnummer']}{i:02d}"
+    for kommune, names in CITY_DISTRICTS.items():
+        assert hf_of.get(kommune), kommune  # a kommune split here must lie in one helseforetak area
+        for i, name in enumerate(names, start=1):
+            code = f"{kommune}{i:02d}"  # six digits, starting with the kommunenummer (SSB's form)
             assert code not in taken, code
-            rows.append(row | {"kommunenummer": code, "kommunenavn": f"{row['kommunenavn']}: {name}"})
-    return pl.DataFrame(rows, schema=areas.schema).sort("kommunenummer")
+            rows.append({"bydel": code, "bydelsnavn": name, "kommunenummer": kommune,
+                         "helseforetak_id": hf_of[kommune], "source": "Syntetisk bydel (ytelsestest)"})
+    return pl.concat([bydeler, pl.DataFrame(rows, schema=bydeler.schema)]).sort("bydel")
+
+
+def scaled_units(districts: bool) -> pl.DataFrame:
+    """One row per area unit of the scaled store (``reference.build_units``), its code in
+    ``kommunenummer`` as the generator expects."""
+    from data_loaders import reference
+
+    return reference.build_units(reference.area_table(), scaled_bydeler(districts)).with_columns(
+        pl.col("unit").alias("kommunenummer"))
 
 
 def scaled_parameters(scale: Scale, k: int) -> dict:
@@ -144,14 +152,8 @@ def build_scaled_store(path: Path, scale: Scale) -> dict:
     from data_loaders import reference, schema, store
     from data_loaders.demo import DEMO_DATASET_ID, generate
 
-    areas = scaled_areas(scale.districts)
-    fylker, _, helsefellesskap, mapping = reference.reference_frames()
-    kommuner = areas.select("kommunenummer", "kommunenavn", "fylkesnummer")
-    sources = dict(zip(mapping["kommunenummer"], mapping["source"]))
-    mapping = areas.select(
-        "kommunenummer", "helsefellesskap_id",
-        pl.col("kommunenummer").replace_strict(sources, default="Syntetisk bydel (ytelsestest)").alias("source"),
-    )
+    units = scaled_units(scale.districts)
+    extras = reference.extra_reference_frames() | {"bydeler": scaled_bydeler(scale.districts)}
     url = sqlite_url(path)
     engine = store.get_engine(url)
     store.create_schema(engine)
@@ -162,14 +164,14 @@ def build_scaled_store(path: Path, scale: Scale) -> dict:
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "foreign_keys=OFF"):
             conn.exec_driver_sql(f"PRAGMA {pragma}")
         conn.commit()
-        store.write_reference(conn, fylker, kommuner, helsefellesskap, mapping)
+        store.write_reference(conn, *reference.reference_frames(), extras=extras)
         store.upsert_dataset(
             conn, DEMO_DATASET_ID, source="Syntetiske ytelsestestdata (generert)",
             description=f"Demodata skalert {scale.factor}× for ytelsestest: {json.dumps(asdict(scale))}",
             extraction_date="2026-06-30", synthetic=True, row_count=0,
         )
         for k in range(scale.copies + 1):
-            data = generate(scaled_parameters(scale, k), areas)
+            data = generate(scaled_parameters(scale, k), units)
             if k == 0:
                 rows["population"] += store.insert_rows(conn, schema.population, data.population.with_columns(tag))
             rows["event_count"] += store.insert_rows(conn, schema.event_count, data.counts.with_columns(tag))
@@ -183,7 +185,7 @@ def build_scaled_store(path: Path, scale: Scale) -> dict:
         conn.commit()
     store.dispose_engines()
     return {"rows": sum(rows.values()), "by_table": rows, "years": LAST_YEAR - scale.first_year + 1,
-            "areas": areas.height, "measures": measures}
+            "areas": units.height, "measures": measures}
 
 
 def _key(factor: int) -> str:

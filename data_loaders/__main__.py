@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         description="Import real data. Formats and examples: docs/importing.md. Nothing is written unless every "
         "file passes validation. Exit status: 0 ok, 1 validation failed, 2 usage error.",
     )
-    imp.add_argument("--format", required=True, choices=["ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "geometry"],
+    imp.add_argument("--format", required=True, choices=["ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping",
+                                                                  "skde-opptaksomrader", "geometry"],
                      help="the format of the files")
     imp.add_argument("files", nargs="+", metavar="FILE", help="files to import (all in one transaction)")
     imp.add_argument("--measure", help="fhi-csv: the catalogue measure the TELLER column counts")

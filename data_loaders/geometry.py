@@ -25,7 +25,12 @@ Accepted GeoJSON (or any vector format GDAL reads), one feature per kommune:
 * names in the file are ignored: ``kommunenavn`` always comes from ``load_kommuner()``;
 * any CRS (reprojected to EPSG:4326); a file without CRS must be in longitude/latitude;
 * several features with the same number are unioned; invalid polygons are repaired with
-  ``shapely.make_valid``.
+  ``shapely.make_valid``;
+* a feature may be a *bydel* instead (SSB's six-digit code, e.g. ``030110`` Grorud, in the same
+  number property or in ``bydel``): the kommune layer unions a kommune's bydeler into the
+  kommune, and :func:`load_bydel_geometry` returns the bydeler themselves. A bydel code must be
+  in ``bydeler_2024.csv``. A file of bydeler alone (no kommuner) is read by
+  :func:`load_bydel_geometry` only.
 
 A file that breaks these rules raises :class:`GeometryDataError` naming the file.
 """
@@ -43,14 +48,15 @@ import polars as pl
 import shapely
 
 from data_loaders.config import GEO_DIR, settings
-from data_loaders.reference import load_kommuner
+from data_loaders.reference import load_bydeler, load_kommuner
 
 GEOMETRY_CRS = "EPSG:4326"
 BUNDLED_GEOJSON = GEO_DIR / "kommuner_2024.geojson"
-NUMBER_PROPERTIES = ("kommunenummer", "kommunenr", "id")
+NUMBER_PROPERTIES = ("kommunenummer", "kommunenr", "bydel", "id")
 COLUMNS = ["kommunenummer", "kommunenavn", "covers", "geometry_note", "geometry"]
 
 _NUMBER_RE = re.compile(r"^\d{1,4}$")
+_BYDEL_RE = re.compile(r"^\d{6}$")
 
 
 class GeometryDataError(ValueError):
@@ -122,11 +128,14 @@ def _read_and_normalise(path: Path) -> gpd.GeoDataFrame:
             f"{path}: missing kommune number property; expected one of "
             f"{', '.join(NUMBER_PROPERTIES)} (found: {found})"
         )
-    numbers = [_normalise_number(v) for v in raw[number_column]]
+    codes = [_bydel_code(v) for v in raw[number_column]]
+    _check_bydeler(codes, path)
+    # A bydel feature counts as part of its kommune (its code's first four digits).
+    numbers = [c[:4] if c else _normalise_number(v) for c, v in zip(codes, raw[number_column])]
     bad = [str(raw[number_column].iloc[i]) for i, n in enumerate(numbers) if n is None]
     if bad:
         raise GeometryDataError(
-            f"{path}: {number_column} must be a kommune number of up to four digits; "
+            f"{path}: {number_column} must be a kommune number of up to four digits or a six-digit bydel code; "
             f"bad value(s): {', '.join(bad[:10])}"
         )
 
@@ -195,6 +204,60 @@ def _read_and_normalise(path: Path) -> gpd.GeoDataFrame:
             "geometry_note": [grouped[n]["note"] for n in ordered],
         },
         geometry=merged,
+        crs=GEOMETRY_CRS,
+    )
+
+
+def _bydel_code(value) -> str | None:
+    """A six-digit bydel code (``"030110"``), or None for anything else."""
+    if _is_missing(value):
+        return None
+    text = str(value).strip()
+    return text if _BYDEL_RE.match(text) else None
+
+
+def _check_bydeler(codes: list[str | None], path: Path) -> None:
+    known = set(load_bydeler()["bydel"])
+    if unknown := sorted({c for c in codes if c is not None} - known):
+        raise GeometryDataError(f"{path}: bydel code(s) unknown (bydeler_2024.csv): {', '.join(unknown[:10])}")
+
+
+def load_bydel_geometry(path: Path | str) -> gpd.GeoDataFrame:
+    """The bydel features of a boundary file: bydel, bydelsnavn, kommunenummer, geometry (EPSG:4326).
+
+    The file holds bydeler alone or kommuner and bydeler together (see the module notes); the
+    six-digit code is in ``bydel`` or in the first number property present. Several features
+    with the same code are unioned. Raises :class:`GeometryDataError` when the file has no
+    bydel, or a code unknown to ``bydeler_2024.csv``.
+    """
+    path = Path(path)
+    try:
+        raw = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:
+        raise GeometryDataError(f"{path}: cannot read as a vector file: {exc}") from exc
+    column = "bydel" if "bydel" in raw.columns else next((c for c in NUMBER_PROPERTIES if c in raw.columns), None)
+    if raw.empty or column is None:
+        raise GeometryDataError(f"{path}: no features with a bydel code (property bydel or {', '.join(NUMBER_PROPERTIES)})")
+    codes = [_bydel_code(v) for v in raw[column]]
+    _check_bydeler(codes, path)
+    keep = [c is not None for c in codes]
+    if not any(keep):
+        raise GeometryDataError(f"{path}: no bydel (six-digit code) in the file")
+    raw = raw[keep]
+    codes = [c for c in codes if c is not None]
+    if raw.crs is None:
+        raw = raw.set_crs(GEOMETRY_CRS)
+    elif not raw.crs.equals(GEOMETRY_CRS):
+        raw = raw.to_crs(GEOMETRY_CRS)
+    geoms = _repair(np.asarray(raw.geometry.values, dtype=object))
+    grouped: dict[str, list] = {}
+    for code, geom in zip(codes, geoms):
+        grouped.setdefault(code, []).append(geom)
+    ordered = sorted(grouped)
+    names = dict(zip(load_bydeler()["bydel"], load_bydeler()["bydelsnavn"]))
+    return gpd.GeoDataFrame(
+        {"bydel": ordered, "bydelsnavn": [names[c] for c in ordered], "kommunenummer": [c[:4] for c in ordered]},
+        geometry=[g[0] if len(g) == 1 else _polygonal(shapely.union_all(g)) for g in (grouped[c] for c in ordered)],
         crs=GEOMETRY_CRS,
     )
 
@@ -329,6 +392,30 @@ def helsefellesskap_geometry(kommuner_gdf: gpd.GeoDataFrame, mapping: pl.DataFra
             geom = _polygonal(shapely.make_valid(geom))
         dissolved.append(geom)
     return gpd.GeoDataFrame({"helsefellesskap_id": ids}, geometry=dissolved, crs=kommuner_gdf.crs)
+
+
+SPLIT_AREA_ID = "_split"  # a kommune whose bydeler belong to different areas of the level (Oslo's hospital sectors)
+
+
+def level_geometry(kommuner_gdf: gpd.GeoDataFrame, mapping: pl.DataFrame, column: str) -> gpd.GeoDataFrame:
+    """Dissolve kommuner into the areas of any level given by ``column`` of ``mapping`` (one row per
+    kommune, e.g. ``helseforetak_id``, ``sentralitet``, ``kostragruppe``): columns area_id, geometry.
+
+    A polygon drawn for several kommuner (Ålesund with Haram, on the 2020 layer) goes to its own
+    kommune's area, even where the kommuner it covers belong elsewhere (the map notes say so); a
+    kommune without an area on the level (split into bydeler that belong to different areas) is
+    drawn as ``SPLIT_AREA_ID``.
+    """
+    if "kommunenummer" not in mapping.columns or column not in mapping.columns:
+        raise GeometryDataError(f"level mapping: missing column kommunenummer or {column}")
+    area_of = {k: (a if a is not None else SPLIT_AREA_ID)
+               for k, a in zip(mapping["kommunenummer"].cast(pl.String), mapping[column].cast(pl.String))}
+    for number, cover in zip(kommuner_gdf["kommunenummer"], _covers_sets(kommuner_gdf)):
+        for covered in cover:
+            if number in area_of:
+                area_of[covered] = area_of[number]
+    frame = pl.DataFrame({"kommunenummer": list(area_of), "helsefellesskap_id": list(area_of.values())})
+    return helsefellesskap_geometry(kommuner_gdf, frame).rename(columns={"helsefellesskap_id": "area_id"})
 
 
 # --------------------------------------------------------------------------- pydeck helpers

@@ -1,6 +1,8 @@
 """The store's tables (SQLAlchemy Core) and the shared vocabulary of the data: age bands and sexes.
 
-Counts are kept in long format at the grain year × kommune × sex × age band. Zero counts may
+Counts are kept in long format at the grain year × area unit × sex × age band. An area unit is
+a kommune, or a bydel where the kommune is split (Oslo); the column keeps the name
+``kommunenummer`` but holds the unit's code (4 digits, or 6 for a bydel). Zero counts may
 be left out; which kommune-years a measure covers at all is recorded in ``measure_coverage``,
 so a missing report ("ikke rapportert") is never mistaken for zero.
 """
@@ -101,6 +103,17 @@ kommune = Table(
     Column("fylkesnummer", String(2), ForeignKey("fylke.fylkesnummer"), nullable=False),
 )
 
+helseforetaksomrade = Table(
+    "helseforetaksomrade",
+    metadata,
+    Column("helseforetak_id", String(40), primary_key=True),
+    Column("helseforetak_navn", String(100), nullable=False),
+    Column("helseforetak", String(200), nullable=False),
+    Column("rhf", String(100), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
 helsefellesskap = Table(
     "helsefellesskap",
     metadata,
@@ -111,6 +124,9 @@ helsefellesskap = Table(
     Column("samarbeidende_sykehus", String(300), nullable=False, default=""),
     Column("rhf", String(100), nullable=False),
     Column("sort_order", Integer, nullable=False),
+    # SKDE's helseforetak area of the helsefellesskap's (unsplit) kommuner; null where the
+    # kommuner are split into bydeler that carry their own (Oslo).
+    Column("helseforetak_id", String(40), ForeignKey("helseforetaksomrade.helseforetak_id")),
 )
 
 kommune_helsefellesskap = Table(
@@ -121,11 +137,43 @@ kommune_helsefellesskap = Table(
     Column("source", Text, nullable=False),
 )
 
+bydel = Table(
+    "bydel",
+    metadata,
+    Column("bydel", String(6), primary_key=True),
+    Column("bydelsnavn", String(100), nullable=False),
+    Column("kommunenummer", String(4), ForeignKey("kommune.kommunenummer"), nullable=False),
+    Column("helseforetak_id", String(40), ForeignKey("helseforetaksomrade.helseforetak_id"), nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+kommune_klassifisering = Table(
+    "kommune_klassifisering",
+    metadata,
+    Column("kommunenummer", String(4), ForeignKey("kommune.kommunenummer"), primary_key=True),
+    Column("sentralitetsklasse", Integer, nullable=False),
+    Column("sentralitetsindeks", Integer, nullable=False),
+    Column("kostragruppe", String(5), nullable=False),
+    Column("source", Text, nullable=False),
+)
+
+# Names of the groups of the classification levels (sentralitet 1-6, KOSTRA groups EKG01-EKG17).
+klassifisering_gruppe = Table(
+    "klassifisering_gruppe",
+    metadata,
+    Column("level", String(20), primary_key=True),
+    Column("area_id", String(10), primary_key=True),
+    Column("area_name", String(100), nullable=False),
+    Column("short_name", String(40), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+)
+
 population = Table(
     "population",
     metadata,
     Column("year", Integer, primary_key=True),
-    Column("kommunenummer", String(4), primary_key=True),
+    Column("kommunenummer", String(6), primary_key=True),
     Column("sex", String(6), primary_key=True),
     Column("age_band", String(5), primary_key=True),
     Column("population", Integer, nullable=False),
@@ -137,7 +185,7 @@ event_count = Table(
     metadata,
     Column("measure_id", String(64), primary_key=True),
     Column("year", Integer, primary_key=True),
-    Column("kommunenummer", String(4), primary_key=True),
+    Column("kommunenummer", String(6), primary_key=True),
     Column("sex", String(6), primary_key=True),
     Column("age_band", String(5), primary_key=True),
     Column("count", Float, nullable=False),
@@ -149,11 +197,15 @@ measure_coverage = Table(
     metadata,
     Column("measure_id", String(64), primary_key=True),
     Column("year", Integer, primary_key=True),
-    Column("kommunenummer", String(4), primary_key=True),
+    Column("kommunenummer", String(6), primary_key=True),
     Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
 )
 
-REFERENCE_TABLES = (fylke, kommune, helsefellesskap, kommune_helsefellesskap)
+# In the order they are written (deleted in reverse).
+REFERENCE_TABLES = (
+    fylke, kommune, helseforetaksomrade, helsefellesskap, kommune_helsefellesskap, bydel, kommune_klassifisering,
+    klassifisering_gruppe,
+)
 
 # Small key/value settings kept in the store, e.g. the path of an imported kommune GeoJSON
 # (key "kommune_geojson"), written by `python -m data_loaders import --format geometry`.

@@ -130,14 +130,27 @@ def read_frame(conn_or_engine: Connection | Engine, query: sa.Select, schema_ove
     return _run(conn_or_engine)
 
 
-def write_reference(conn: Connection, fylker: pl.DataFrame, kommuner: pl.DataFrame, helsefellesskap: pl.DataFrame, mapping: pl.DataFrame) -> None:
-    """Replace the reference geography tables."""
+def write_reference(conn: Connection, fylker: pl.DataFrame, kommuner: pl.DataFrame, helsefellesskap: pl.DataFrame,
+                    mapping: pl.DataFrame, extras: dict[str, pl.DataFrame] | None = None) -> None:
+    """Replace the reference geography tables.
+
+    ``extras`` holds the helseforetak areas, bydeler, classifications and group names
+    (``reference.extra_reference_frames()``, the default).
+    """
+    if extras is None:
+        from data_loaders import reference
+
+        extras = reference.extra_reference_frames()
     for table in reversed(schema.REFERENCE_TABLES):
         conn.execute(sa.delete(table))
     write_frame(conn, schema.fylke, fylker)
     write_frame(conn, schema.kommune, kommuner)
+    write_frame(conn, schema.helseforetaksomrade, extras["helseforetak"].with_columns(pl.col("sort_order").cast(pl.Int64)))
     write_frame(conn, schema.helsefellesskap, helsefellesskap.with_columns(pl.col("sort_order").cast(pl.Int64)))
     write_frame(conn, schema.kommune_helsefellesskap, mapping)
+    write_frame(conn, schema.bydel, extras["bydeler"])
+    write_frame(conn, schema.kommune_klassifisering, extras["klassifisering"])
+    write_frame(conn, schema.klassifisering_gruppe, extras["grupper"].with_columns(pl.col("sort_order").cast(pl.Int64)))
 
 
 def replace_mapping(conn: Connection, mapping: pl.DataFrame) -> None:
@@ -158,20 +171,50 @@ def _require_data(engine: Engine) -> None:
 
 
 def load_areas(engine: Engine) -> pl.DataFrame:
-    """One row per kommune with fylke, helsefellesskap, helseforetak and RHF."""
+    """One row per kommune with fylke, helsefellesskap, helseforetak, RHF, sentralitet and KOSTRA group.
+
+    ``helseforetak_id`` is the helsefellesskap's helseforetak area, null for a kommune split into
+    bydeler (each bydel has its own; see ``load_units``).
+    """
     k, f, m, h = schema.kommune, schema.fylke, schema.kommune_helsefellesskap, schema.helsefellesskap
+    c = schema.kommune_klassifisering
     query = (
         sa.select(
             k.c.kommunenummer, k.c.kommunenavn, k.c.fylkesnummer, f.c.fylkesnavn,
             m.c.helsefellesskap_id, h.c.helsefellesskap_navn, h.c.kortnavn, h.c.helseforetak,
-            h.c.samarbeidende_sykehus, h.c.rhf,
+            h.c.samarbeidende_sykehus, h.c.rhf, h.c.helseforetak_id,
+            sa.cast(c.c.sentralitetsklasse, sa.String).label("sentralitet"), c.c.kostragruppe,
         )
         .select_from(k.join(f, k.c.fylkesnummer == f.c.fylkesnummer)
                      .join(m, k.c.kommunenummer == m.c.kommunenummer)
-                     .join(h, m.c.helsefellesskap_id == h.c.helsefellesskap_id))
+                     .join(h, m.c.helsefellesskap_id == h.c.helsefellesskap_id)
+                     .outerjoin(c, k.c.kommunenummer == c.c.kommunenummer))
         .order_by(k.c.kommunenummer)
     )
-    return read_frame(engine, query)
+    return read_frame(engine, query, {"helseforetak_id": pl.String, "sentralitet": pl.String, "kostragruppe": pl.String})
+
+
+def load_bydeler(engine: Engine) -> pl.DataFrame:
+    return read_frame(engine, sa.select(schema.bydel).order_by(schema.bydel.c.bydel))
+
+
+def load_units(engine: Engine) -> pl.DataFrame:
+    """One row per area unit (unsplit kommune or bydel), sorted by unit code (``reference.build_units``)."""
+    from data_loaders.reference import build_units
+
+    return build_units(load_areas(engine), load_bydeler(engine))
+
+
+def load_helseforetak(engine: Engine) -> pl.DataFrame:
+    """SKDE's helseforetak areas in display order."""
+    t = schema.helseforetaksomrade
+    return read_frame(engine, sa.select(t).order_by(t.c.sort_order), {"sort_order": pl.Int64})
+
+
+def load_groups(engine: Engine) -> pl.DataFrame:
+    """Names of the sentralitet classes and KOSTRA groups (level, area_id, area_name, short_name, sort_order)."""
+    t = schema.klassifisering_gruppe
+    return read_frame(engine, sa.select(t).order_by(t.c.level, t.c.sort_order), {"sort_order": pl.Int64})
 
 
 def load_helsefellesskap(engine: Engine) -> pl.DataFrame:
@@ -317,7 +360,7 @@ def available_years(engine: Engine) -> list[int]:
 
 
 def measure_summary(engine: Engine) -> pl.DataFrame:
-    """Rows, years and covered kommuner per measure, for ``info`` and the Om dataene page."""
+    """Rows, years and covered area units ("kommuner": kommuner and bydeler) per measure, for ``info`` and the Om dataene page."""
     c, cov = schema.event_count, schema.measure_coverage
     counts = read_frame(
         engine,

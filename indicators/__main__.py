@@ -373,6 +373,22 @@ def cmd_warm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suppression_log(args: argparse.Namespace) -> int:
+    """Internal: every hidden cell with its reason (primary or secondary). Refused in public mode."""
+    from data_loaders.config import settings
+    from indicators.engine import suppression_log
+
+    if settings().public_mode:
+        raise UsageError("the suppression log is internal and not available in public mode (PUBLIC_MODE=1)")
+    log = suppression_log()
+    if args.out:
+        log.write_csv(args.out)
+        print(f"wrote {args.out} ({log.height:,} hidden cells)", file=sys.stderr)
+    else:
+        sys.stdout.write(log.write_csv())
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------------
 
 
@@ -385,7 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,deck,warm}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,deck,warm,suppression-log}", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("list", help="print the indicator catalogue")
@@ -426,6 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("warm", help="compute every indicator once so the dashboard starts fast (after a build or import)")
     p.set_defaults(func=cmd_warm)
+
+    p = sub.add_parser("suppression-log", help="internal: every hidden cell and why (not in public mode)")
+    p.add_argument("--out", metavar="FILE.csv", help="output file (default: stdout)")
+    p.set_defaults(func=cmd_suppression_log)
     return parser
 
 

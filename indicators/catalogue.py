@@ -323,5 +323,10 @@ def _load(path: str, default_threshold: int) -> Catalogue:
 
 
 def load_catalogue(path: Path | None = None) -> Catalogue:
-    """The validated catalogue (cached per file and suppression threshold)."""
-    return _load(str(path or CATALOGUE_PATH), settings().suppression_threshold)
+    """The validated catalogue (cached per file and suppression threshold).
+
+    ``STYRING_CATALOGUE`` names another catalogue file (a deployment's own indicators, or a test's).
+    """
+    import os
+
+    return _load(str(path or os.environ.get("STYRING_CATALOGUE") or CATALOGUE_PATH), settings().suppression_threshold)

@@ -26,7 +26,6 @@ level, ``k`` a kommune. Names come back at the end (``_named``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,17 +33,19 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
-from data_loaders.reference import NATIONAL_ID, NATIONAL_NAME
+from data_loaders.reference import LEVELS, NATIONAL_ID, NATIONAL_NAME, RHF_ORDER, UNIT_LEVEL_COLUMNS  # noqa: F401
 from data_loaders.schema import AGE_BAND_LABELS, SEXES
 from indicators import data, methods, suppression
 from indicators.catalogue import Indicator
 from indicators.periods import Period
-from indicators.suppression import FORCED, SECONDARY, Relation, count_cost, suppress
+from indicators.suppression import SECONDARY, SMALL_COUNT
 
-SUPPRESSION_LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
-RHF_ORDER = ("Helse Nord RHF", "Helse Midt-Norge RHF", "Helse Vest RHF", "Helse Sør-Øst RHF")
-# Extra masks fall on kommuner before the totals that users read most.
-_MASK_ORDER = {"kommune": 0, "fylke": 1, "helsefellesskap": 2, "rhf": 3, "land": 4}
+# Every level is computed and suppressed (land last: it is the last area of ``_areas``).
+SUPPRESSION_LEVELS = LEVELS
+assert SUPPRESSION_LEVELS[-1] == "land"
+# Extra masks fall on bydeler and kommuner, then on the comparison groups, before the totals that users read most.
+_MASK_ORDER = {"bydel": 0, "kommune": 1, "kostragruppe": 2, "sentralitet": 3, "fylke": 4, "helseforetak": 5,
+               "helsefellesskap": 6, "rhf": 7, "land": 8}
 
 _STATISTICS = ("value", "lower_95", "upper_95", "lower_99_8", "upper_99_8")
 
@@ -68,14 +69,16 @@ def catalogue_table(key: data.DataKey, request: Request) -> pl.DataFrame:
         return pl.DataFrame()
     periods = _periods(indicators, request.periods)
     areas = _areas(key)
-    cube = _cube(key, areas.kommuner)
+    cube = _cube(key, areas.units)
     cells = _kommune_cells(cube, indicators, request.periods)
     sums = _area_sums(cells, areas, request.standards)
     info = _indicator_info(indicators, periods)
     table = _statistics(sums, info)
     table = _significance(table, areas.info, info)
-    masks = _suppression(key, table, indicators, periods, areas.info, request.single_year_masks)
-    table = table.join(masks, on=["pid", "area"], how="left")
+    masks = _suppression(cells, areas, periods, request.single_year_masks)
+    table = table.join(masks, on=["pid", "area"], how="left").with_columns(
+        pl.col("numerator_hidden").fill_null(False), pl.col("denominator_hidden").fill_null(False)
+    )
     return _named(table, periods, areas.info)
 
 
@@ -108,52 +111,84 @@ def _indicator_info(indicators: Sequence[Indicator], periods: pl.DataFrame) -> p
 @dataclass(frozen=True)
 class _Areas:
     info: pl.DataFrame  # area (code), level, area_id, area_name, sort_order, total_kommuner
-    kommuner: pl.DataFrame  # kommunenummer, k (the kommune's code, also its area code)
-    members: np.ndarray  # kommune x area above the kommune level: 1 where the kommune belongs to it
+    units: pl.DataFrame  # unit (kommune or bydel code, as in the store's rows), k (its code, also its area code)
+    members: np.ndarray  # unit x area above the unit level: 1 where the unit belongs to it
+    kommune_of_unit: np.ndarray  # unit x kommune: 1 for the unit's kommune (a bydel's kommune, or itself)
+    kommune_members: np.ndarray  # kommune x area above the unit level: 1 where the kommune (or a part of it) belongs to it
+
+
+def _unit_level(units: pl.DataFrame) -> pl.Expr:
+    """The level of a unit's own row: "bydel" for a bydel, "kommune" for an unsplit kommune."""
+    return pl.when(pl.col("bydel").is_null()).then(pl.lit("kommune")).otherwise(pl.lit("bydel"))
 
 
 def _areas(key: data.DataKey) -> _Areas:
-    """Every area of every suppression level, coded (kommuner first, in the order of their codes k)."""
-    kommuner = data.areas(key).with_row_index("k")
-    columns = {
-        "kommune": pl.col("kommunenummer"),
-        "helsefellesskap": pl.col("helsefellesskap_id"),
-        "rhf": pl.col("rhf"),
-        "fylke": pl.col("fylkesnummer"),
-        "land": pl.lit(NATIONAL_ID),
-    }
+    """Every area of every suppression level, coded.
+
+    The first n_units rows of ``info`` are the area units in unit order k (level "kommune" for an
+    unsplit kommune, "bydel" for a bydel); then every area above them, level by level: the split
+    kommuner (Oslo), helsefellesskap, helseforetak, rhf, fylke, sentralitet, kostragruppe and land
+    (last). ``members`` is the unit x above-area 0/1 matrix.
+    """
+    units = data.units(key).with_row_index("k")
+    n_units = units.height
+    unit_rows = units.select(
+        "k", _unit_level(units).alias("level"), pl.col("unit").alias("area_id"), pl.col("kommunenummer"),
+    )
+    # Which area of each level above the units every unit belongs to.
+    above_columns = {level: pl.col(column) for level, column in UNIT_LEVEL_COLUMNS.items() if level != "bydel"}
+    above_columns["land"] = pl.lit(NATIONAL_ID)
     membership = pl.concat(
-        kommuner.select(pl.lit(level).alias("level"), column.alias("area_id"), "k") for level, column in columns.items()
-    )
-    names = pl.concat(area_names(key, level).with_columns(pl.lit(level).alias("level")) for level in SUPPRESSION_LEVELS)
+        units.select(pl.lit(level).alias("level"), column.alias("area_id"), "k", "kommunenummer")
+        for level, column in above_columns.items()
+    ).filter(pl.col("area_id").is_not_null())
+    # A unit is its own row, not a member of itself (an unsplit kommune at level "kommune").
+    membership = membership.join(unit_rows.select("level", "area_id", "k"), on=["level", "area_id", "k"], how="anti")
+    names = {level: area_names(key, level) for level in SUPPRESSION_LEVELS}
+    unit_info = unit_rows.join(
+        pl.concat(names[level].with_columns(pl.lit(level).alias("level")) for level in ("bydel", "kommune")),
+        on=["level", "area_id"], how="left",
+    ).sort("k").select("level", "area_id", "area_name", "sort_order")
+    above_info = pl.concat(
+        names[level].with_columns(pl.lit(level).alias("level")).join(
+            membership.filter(pl.col("level") == level).select("area_id").unique(), on="area_id", how="semi"
+        ) if level == "kommune" else names[level].with_columns(pl.lit(level).alias("level"))
+        for level in SUPPRESSION_LEVELS if level != "bydel"
+    ).select("level", "area_id", "area_name", "sort_order")
+    info = pl.concat([unit_info, above_info]).with_row_index("area")
+    # total_kommuner counts kommuner: a kommune split into bydeler counts once (and once for each of its bydeler).
+    totals = pl.concat([
+        unit_rows.select("level", "area_id", "kommunenummer"), membership.select("level", "area_id", "kommunenummer"),
+    ]).group_by("level", "area_id").agg(pl.col("kommunenummer").n_unique().alias("total_kommuner"))
     info = (
-        names.with_row_index("area")
-        .join(membership.group_by("level", "area_id").agg(pl.len().alias("total_kommuner")), on=["level", "area_id"], how="left")
-        .with_columns(pl.col("total_kommuner").fill_null(0))
+        info.join(totals, on=["level", "area_id"], how="left", maintain_order="left")
+        .with_columns(pl.col("total_kommuner").fill_null(0).cast(pl.UInt32), pl.col("sort_order").cast(pl.UInt32))
     )
-    n_kommuner = kommuner.height
-    above = membership.join(info.select("level", "area_id", "area"), on=["level", "area_id"]).filter(pl.col("level") != "kommune")
-    members = np.zeros((n_kommuner, info.height - n_kommuner))
-    members[above["k"].to_numpy(), above["area"].to_numpy() - n_kommuner] = 1.0
-    return _Areas(info=info, kommuner=kommuner.select("kommunenummer", pl.col("k").cast(pl.UInt32)), members=members)
+    above = membership.join(info.select("level", "area_id", "area"), on=["level", "area_id"])
+    members = np.zeros((n_units, info.height - n_units))
+    members[above["k"].to_numpy(), above["area"].to_numpy() - n_units] = 1.0
+    kommuner = sorted(units["kommunenummer"].unique().to_list())
+    kommune_index = units["kommunenummer"].replace_strict(kommuner, list(range(len(kommuner)))).to_numpy()
+    kommune_of_unit = np.zeros((n_units, len(kommuner)))
+    kommune_of_unit[np.arange(n_units), kommune_index] = 1.0
+    return _Areas(info=info, units=units.select("unit", pl.col("k").cast(pl.UInt32)), members=members,
+                  kommune_of_unit=kommune_of_unit, kommune_members=(kommune_of_unit.T @ members > 0).astype(np.float64))
+
+
+def _reporting_kommuner(reported: np.ndarray, areas: _Areas) -> np.ndarray:
+    """period x unit (reported or not) -> period x area: a unit's own row says whether it reported;
+    an area above counts its reporting kommuner (a kommune split into bydeler counts once, if any
+    of its bydeler in that area reported), like ``total_kommuner``."""
+    # A kommune counts in an area when one of ITS units in that area reported (Diakonhjemmet's area
+    # reports only if Frogner, Ullern or Vestre Aker does, not any bydel of Oslo).
+    r = reported.astype(np.float64)
+    per_kommune = np.einsum("pu,uk,ua->pka", r, areas.kommune_of_unit, areas.members) > 0
+    return np.concatenate([r, per_kommune.sum(axis=1).astype(np.float64)], axis=1)
 
 
 def area_names(key: data.DataKey, level: str) -> pl.DataFrame:
-    """area_id, area_name and sort_order of one level (helseforetak: the helsefellesskap under hospital names)."""
-    areas = data.areas(key)
-    hf = data.helsefellesskap(key)
-    if level == "kommune":
-        names = areas.select(pl.col("kommunenummer").alias("area_id"), pl.col("kommunenavn").alias("area_name"))
-    elif level in ("helsefellesskap", "helseforetak"):
-        name = "helsefellesskap_navn" if level == "helsefellesskap" else "helseforetak"
-        names = hf.select(pl.col("helsefellesskap_id").alias("area_id"), pl.col(name).alias("area_name"))
-    elif level == "rhf":
-        names = pl.DataFrame({"area_id": list(RHF_ORDER), "area_name": list(RHF_ORDER)})
-    elif level == "fylke":
-        names = areas.select(pl.col("fylkesnummer").alias("area_id"), pl.col("fylkesnavn").alias("area_name")).unique().sort("area_id")
-    else:
-        names = pl.DataFrame({"area_id": [NATIONAL_ID], "area_name": [NATIONAL_NAME]})
-    return names.with_row_index("sort_order")
+    """area_id, area_name and sort_order of one level (``data.level_names``)."""
+    return data.level_names(key, level).select("area_id", "area_name", "sort_order")
 
 
 def _named(table: pl.DataFrame, periods: pl.DataFrame, area_info: pl.DataFrame) -> pl.DataFrame:
@@ -184,12 +219,12 @@ def _codes(values: pl.Series, categories: Sequence[str]) -> np.ndarray:
     return values.cast(pl.Enum(list(categories))).to_physical().cast(pl.Int64).to_numpy()
 
 
-def _kommune_codes(numbers: pl.Series, kommuner: list[str]) -> np.ndarray:
-    """Each kommune's code k (its position in the area table); -1 for a kommune not in it."""
+def _kommune_codes(numbers: pl.Series, units: list[str]) -> np.ndarray:
+    """Each area unit's code k (its position in the unit table); -1 for a code not in it."""
     try:
-        return _codes(numbers, kommuner)
-    except pl.exceptions.InvalidOperationError:  # unknown kommuner: slower lookup, and their rows are dropped
-        return numbers.replace_strict(kommuner, list(range(len(kommuner))), default=-1, return_dtype=pl.Int64).to_numpy()
+        return _codes(numbers, units)
+    except pl.exceptions.InvalidOperationError:  # unknown units: slower lookup, and their rows are dropped
+        return numbers.replace_strict(units, list(range(len(units))), default=-1, return_dtype=pl.Int64).to_numpy()
 
 
 def _dense(frame: pl.DataFrame, axes: dict[str, Sequence], kommuner: list[str], first_year: int,
@@ -219,13 +254,13 @@ def _dense(frame: pl.DataFrame, axes: dict[str, Sequence], kommuner: list[str], 
     return np.bincount(flat[keep], weights=values, minlength=int(np.prod(shape))).reshape(shape)
 
 
-def _cube(key: data.DataKey, kommuner: pl.DataFrame) -> _Cube:
+def _cube(key: data.DataKey, units: pl.DataFrame) -> _Cube:
     counts, population, coverage = data.counts(key), data.population(key), data.coverage(key)
     measures = sorted(set(coverage["measure_id"].unique()) | set(counts["measure_id"].unique()))
     years = [y for frame in (counts, population, coverage) for y in (frame["year"].min(), frame["year"].max()) if y is not None]
     first = min(years)
     n_years = max(years) - first + 1
-    numbers = kommuner.sort("k")["kommunenummer"].to_list()
+    numbers = units.sort("k")["unit"].to_list()
     n_k = len(numbers)
     return _Cube(
         measures={m: i for i, m in enumerate(measures)},
@@ -256,6 +291,7 @@ class _Block:
     numerator: np.ndarray  # period x kommune x band
     denominator: np.ndarray  # period x kommune x band
     reported: np.ndarray  # period x kommune: covered in at least one year of the period
+    period_index: dict  # Period -> its position on the first axis
 
 
 def _kommune_cells(cube: _Cube, indicators: Sequence[Indicator], periods: dict[str, tuple[Period, ...]]) -> list[_Block]:
@@ -281,6 +317,7 @@ def _kommune_cells(cube: _Cube, indicators: Sequence[Indicator], periods: dict[s
             numerator=np.stack([numerator[r].sum(axis=0) for r in in_period]),
             denominator=np.stack([denominator[r].sum(axis=0) for r in in_period]),
             reported=np.stack([covered[r].any(axis=0) for r in in_period]),
+            period_index={p: i for i, p in enumerate(ind_periods)},
         ))
     return blocks
 
@@ -333,7 +370,7 @@ def _area_sums(blocks: Sequence[_Block], areas: _Areas, standards: dict[str, pl.
                 ages = block.bands % N_AGES
                 pool = (ages[:, None] == np.unique(ages)[None, :]).astype(np.float64)
             dsr = _dsr_sums(x @ pool, n @ pool, weights @ pool)
-        reporting = _every_level(block.reported.astype(np.float64), areas)
+        reporting = _reporting_kommuner(block.reported, areas)
         reports = reporting > 0
         for name, values in (
             ("reporting_kommuner", reporting),
@@ -421,183 +458,306 @@ def _significance(table: pl.DataFrame, area_info: pl.DataFrame, info: pl.DataFra
 
 
 # --- 4. suppression ---------------------------------------------------------------------------
+#
+# Suppression works on counts, not on indicators (``indicators.suppression``): an atom is one
+# count definition (measure, sex, age bands) for one area unit in one year; a published cell is
+# a sum of atoms. A count that several indicators publish (a shared numerator or denominator) is
+# one cell for all of them. Count definitions linked by an indicator are suppressed together,
+# one block per linked group and single year, then one per group and pooled window with the
+# single years as already published (frozen).
+
+# Extra hidden cells fall on the units first, then on the totals users read least.
+_LEVEL_COST = {"bydel": 0, "kommune": 0, "sentralitet": 2, "kostragruppe": 2, "fylke": 3, "helseforetak": 4,
+               "helsefellesskap": 5, "rhf": 6, "land": 7}
+_MASKS = {"pid": pl.UInt32, "area": pl.UInt32, "suppression": pl.String,
+          "numerator_hidden": pl.Boolean, "denominator_hidden": pl.Boolean}
 
 
-def mask_cost(cell: tuple[str, str], numerators, denominators) -> tuple:
-    return (_MASK_ORDER[cell[0]], *count_cost(cell, numerators, denominators))
+def _count_key(term) -> tuple | None:
+    """A register count's identity: measure, sex and age bands (None for the population)."""
+    if term.population:
+        return None
+    return (term.measure, term.sex, tuple(term.age_bands))
 
 
-@lru_cache(maxsize=256)
-def _relations(key: data.DataKey, reported: frozenset[str]) -> tuple[Relation, ...]:
-    """The additive relations between the reporting kommuner and the levels above them."""
-    present = data.areas(key).filter(pl.col("kommunenummer").is_in(sorted(reported)))
-    relations = []
-    for parent_level, column in (("helsefellesskap", "helsefellesskap_id"), ("fylke", "fylkesnummer")):
-        for parent, group in present.group_by(column, maintain_order=True):
-            children = tuple(("kommune", k) for k in group["kommunenummer"].to_list())
-            relations.append(Relation((parent_level, parent[0]), children))
-    hf_by_rhf = present.select("rhf", "helsefellesskap_id").unique(maintain_order=True)
-    for rhf, group in hf_by_rhf.group_by("rhf", maintain_order=True):
-        relations.append(Relation(("rhf", rhf[0]), tuple(("helsefellesskap", h) for h in group["helsefellesskap_id"].to_list())))
-    land = ("land", NATIONAL_ID)
-    relations.append(Relation(land, tuple(("rhf", r) for r in hf_by_rhf["rhf"].unique(maintain_order=True).to_list())))
-    relations.append(Relation(land, tuple(("fylke", f) for f in present["fylkesnummer"].unique(maintain_order=True).to_list())))
-    return tuple(relations)
+def count_groups(indicators: Sequence[Indicator]) -> list[list[Indicator]]:
+    """Indicators whose counts are linked (a shared count, or numerator and denominator of one indicator)."""
+    parent: dict = {}
+
+    def find(x):
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for ind in indicators:
+        keys = [k for k in (_count_key(ind.numerator), _count_key(ind.denominator)) if k is not None]
+        for other in keys[1:]:
+            parent[find(other)] = find(keys[0])
+        find(keys[0])
+    groups: dict = {}
+    for ind in indicators:
+        groups.setdefault(find(_count_key(ind.numerator)), []).append(ind)
+    return list(groups.values())
 
 
-def _suppression(key: data.DataKey, table: pl.DataFrame, indicators: Sequence[Indicator], periods: pl.DataFrame,
-                 area_info: pl.DataFrame, single_year_masks: pl.DataFrame | None) -> pl.DataFrame:
-    """The suppression reason of every masked cell (pid, area, suppression).
+def _suppression(blocks: Sequence[_Block], areas: _Areas, periods: pl.DataFrame,
+                 single_year_masks: pl.DataFrame | None) -> pl.DataFrame:
+    """The suppression of every hidden indicator cell: pid, area, reason, and which of its counts are hidden."""
+    info = periods.select("pid", "indicator_id", "year_start", "year_end")
+    pid_of = {(i, s, e): p for p, i, s, e in info.iter_rows()}
+    by_id = {b.indicator.id: b for b in blocks}
+    problems = []
+    for group in count_groups([b.indicator for b in blocks]):
+        group_blocks = [by_id[ind.id] for ind in group]
+        years = sorted({p.start for ind in group for p in _indicator_periods(info, ind.id) if not p.is_pooled})
+        windows = sorted({p for ind in group for p in _indicator_periods(info, ind.id) if p.is_pooled})
+        ids = tuple(ind.id for ind in group)
+        if single_year_masks is None:
+            problems += [(ids, (Period(y, y),), ()) for y in years]
+        problems += [(ids, (*(Period(y, y) for y in w.years), w), w.years) for w in windows]
+    singles = None if single_year_masks is None else _coded_masks(single_year_masks, periods, areas.info)
+    state = (_CellBuilder(areas, info, pid_of), by_id, _CellBuilder.hidden_counts(singles))
+    rows = [row for part in _solve_problems(state, problems) for row in part]
+    table = pl.DataFrame(rows, orient="row", schema=_MASKS)
+    if singles is not None:
+        table = pl.concat([singles, table.join(singles, on=["pid", "area"], how="anti")])
+    return table
 
-    Single years are suppressed first, each on its own. Then each pooled window is suppressed
-    together with its single years as one system: the relations between areas in every period,
-    and pooled cell = sum of its single-year cells. The single years stay as they are (frozen);
-    only pooled cells are hidden, until no masked cell of the window follows from the published
-    ones. A pooled cell whose years are all published is a sum of published numbers: it is
-    published too (hiding it would protect nothing).
-    """
-    info = _indicator_info(indicators, periods)
-    present = (
-        table.filter(pl.col("reporting_kommuner") > 0)
-        .select("pid", "area", pl.col("numerator").fill_null(0.0), pl.col("denominator").fill_null(0.0))
-        .join(info.select("pid", "indicator_id", "year_start", "year_end", "threshold", "sensitive_denominator"), on="pid")
-    )
-    suppressor = _Suppressor(key, area_info, {ind.id: ind for ind in indicators}, periods)
-    if single_year_masks is None:
-        singles = suppressor.run(present.filter(pl.col("year_start") == pl.col("year_end")))
-    else:
-        singles = _coded_masks(single_year_masks, periods, area_info)
-    windows = _windows(periods)
-    if not windows:
-        return singles
-    return pl.concat([singles, suppressor.run_windows(present, singles, windows)])
+
+def suppression_workers() -> int:
+    """Processes for the suppression audit (``STYRING_SUPPRESSION_WORKERS``, default: the cores, at most 4)."""
+    import os
+
+    value = os.environ.get("STYRING_SUPPRESSION_WORKERS", "")
+    if value.strip():
+        return max(1, int(value))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+_WORKER_STATE: tuple | None = None
+
+
+def _init_worker(state: tuple) -> None:
+    global _WORKER_STATE
+    _WORKER_STATE = state
+    threadpool_limits(limits=1)
+
+
+def _solve_in_worker(problem: tuple) -> list[tuple]:
+    builder, blocks, singles = _WORKER_STATE
+    ids, periods, frozen_years = problem
+    return builder.solve([blocks[i] for i in ids], periods, frozen_years, singles)
+
+
+def _solve_problems(state: tuple, problems: list[tuple]) -> list[list[tuple]]:
+    """Every block's audit: in worker processes when there is enough work (the LP solver holds the GIL)."""
+    workers = min(suppression_workers(), len(problems))
+    if workers > 1 and len(problems) >= 8:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # The heaviest blocks first, so the workers finish together.
+        order = sorted(range(len(problems)), key=lambda i: -len(problems[i][1]) * len(problems[i][0]))
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
+            results = list(pool.map(_solve_in_worker, [problems[i] for i in order]))
+        out: list = [None] * len(problems)
+        for i, result in zip(order, results):
+            out[i] = result
+        return out
+    _init_worker(state)
+    try:
+        return [_solve_in_worker(problem) for problem in problems]
+    finally:
+        _init_worker(None)
+
+
+def _indicator_periods(info: pl.DataFrame, indicator_id: str) -> list[Period]:
+    part = info.filter(pl.col("indicator_id") == indicator_id)
+    return [Period(s, e) for s, e in zip(part["year_start"].to_list(), part["year_end"].to_list())]
 
 
 def _coded_masks(masks: pl.DataFrame, periods: pl.DataFrame, area_info: pl.DataFrame) -> pl.DataFrame:
-    """Masks given by indicator, single year, level and area as (pid, area, suppression)."""
+    """Single-year masks given by indicator, year, level and area, as (pid, area, ...)."""
     single = periods.filter(pl.col("year_start") == pl.col("year_end")).select("pid", "indicator_id", "year_start")
     return (
         masks.join(single, on=["indicator_id", "year_start"])
         .join(area_info.select("area", "level", "area_id"), on=["level", "area_id"])
-        .select("pid", "area", "suppression")
+        .select(*_MASKS)
         .cast(_MASKS)
     )
 
 
-def _windows(periods: pl.DataFrame) -> dict[int, list[int]]:
-    """Each pooled pid -> the pids of the single years it sums (same indicator)."""
-    single = periods.filter(pl.col("year_start") == pl.col("year_end"))
-    pooled = periods.filter(pl.col("year_start") < pl.col("year_end"))
-    pairs = pooled.join(single, on="indicator_id", suffix="_single").filter(
-        pl.col("year_start_single").is_between(pl.col("year_start"), pl.col("year_end"))
-    )
-    windows: dict[int, list[int]] = {}
-    for pooled_pid, single_pid in pairs.select("pid", "pid_single").sort("pid", "pid_single").iter_rows():
-        windows.setdefault(pooled_pid, []).append(single_pid)
-    return windows
+class _CellBuilder:
+    """Turns one linked group of indicators and a set of periods into a ``suppression.Problem``."""
 
+    def __init__(self, areas: _Areas, info: pl.DataFrame, pid_of: dict):
+        self.n_units = areas.members.shape[0]
+        n_areas = areas.info.height
+        full = np.zeros((self.n_units, n_areas))
+        full[np.arange(self.n_units), np.arange(self.n_units)] = 1.0
+        full[:, self.n_units:] = areas.members
+        from scipy import sparse  # imported when first needed: scipy.sparse is slow to import
 
-_MASKS = {"pid": pl.UInt32, "area": pl.UInt32, "suppression": pl.String}
+        self.member = sparse.csr_matrix(full)  # unit x area
+        self.level_cost = np.array([_LEVEL_COST.get(level, 8) for level in areas.info.sort("area")["level"].to_list()])
+        self.pid_of = pid_of
 
+    def solve(self, blocks: Sequence[_Block], periods: tuple[Period, ...], frozen_years: tuple[int, ...],
+              singles: dict) -> list[tuple]:
+        """Hidden indicator cells of these periods: (pid, area, reason, numerator hidden, denominator hidden)."""
+        years = sorted({y for p in periods for y in p.years})
+        # Atoms: (count key, year) -> per-unit atom ids (-1: not covered by any indicator of the group).
+        atom_ids: dict[tuple, np.ndarray] = {}
+        atom_values: list[np.ndarray] = []
+        atom_upper: list[np.ndarray] = []
+        n_atoms = 0
+        roles = []  # (block, role, count key, per-year covered units)
+        for block in blocks:
+            ind = block.indicator
+            for role, term, array in (("numerator", ind.numerator, block.numerator),
+                                      ("denominator", ind.denominator, block.denominator)):
+                key = _count_key(term)
+                if key is None:
+                    continue
+                roles.append((block, role, key))
+                for y in years:
+                    p = self._period_index(block, Period(y, y))
+                    if p is None:
+                        continue
+                    covered = block.reported[p]
+                    ids = atom_ids.get((key, y))
+                    if ids is None:
+                        ids = atom_ids[(key, y)] = np.full(self.n_units, -1)
+                    new = covered & (ids < 0)
+                    ids[new] = np.arange(n_atoms, n_atoms + int(new.sum()))
+                    n_atoms += int(new.sum())
+                    atom_values.append(array[p].sum(-1)[new])
+                    limit = np.full(int(new.sum()), np.inf)
+                    if role == "numerator" and ind.type == "proportion" and ind.denominator.population:
+                        limit = block.denominator[p].sum(-1)[new]  # a share of the population cannot exceed it
+                    atom_upper.append(limit)
+        if n_atoms == 0:
+            return []
+        values = np.concatenate(atom_values)
+        upper = np.concatenate(atom_upper)
+        # Cells: every (indicator period, area, role) as a row of atoms, deduplicated by its atom set.
+        from scipy import sparse
 
-class _Suppressor:
-    """Runs ``suppress`` for each indicator period that has anything to hide."""
-
-    def __init__(self, key: data.DataKey, area_info: pl.DataFrame, indicators: dict[str, Indicator], periods: pl.DataFrame):
-        self.key = key
-        names = area_info.select("area", "level", "area_id")
-        self.cell_of = dict(zip(names["area"].to_list(), zip(names["level"].to_list(), names["area_id"].to_list())))
-        self.code_of = {cell: code for code, cell in self.cell_of.items()}
-        self.period_label = dict(zip(periods["pid"].to_list(), periods["period"].to_list()))
-        self.indicator_of = {pid: indicators[i] for pid, i in zip(periods["pid"].to_list(), periods["indicator_id"].to_list())}
-
-    def run(self, present: pl.DataFrame) -> pl.DataFrame:
-        """Each period on its own (pid, area, suppression)."""
-        small = lambda c: (pl.col(c) > 0) & (pl.col(c) < pl.col("threshold"))  # noqa: E731
-        needed = present.filter(
-            small("numerator") | (pl.col("sensitive_denominator") & small("denominator"))
-        ).select("pid").unique()
-        work = present.join(needed, on="pid", how="semi")
-        problems = [
-            (pid, self.indicator_of[pid], [self.cell_of[a] for a in part["area"].to_list()],
-             part["numerator"].to_list(), part["denominator"].to_list())
-            for (pid,), part in work.partition_by("pid", as_dict=True, maintain_order=True).items()
+        rows, cols, owners = [], [], []
+        row = 0
+        for block, role, key in roles:
+            for period in periods:
+                p = self._period_index(block, period)
+                if p is None:
+                    continue
+                pid = self.pid_of[(block.indicator.id, period.start, period.end)]
+                unit_rows, area_cols, atom_cols = [], [], []
+                for y in period.years:
+                    py = self._period_index(block, Period(y, y))
+                    if py is None:
+                        continue
+                    ids = atom_ids[(key, y)]
+                    units = np.flatnonzero(block.reported[py] & (ids >= 0))
+                    sub = self.member[units]
+                    coo = sub.tocoo()
+                    area_cols.append(coo.col)
+                    atom_cols.append(ids[units][coo.row])
+                if not area_cols:
+                    continue
+                a_cols, at_cols = np.concatenate(area_cols), np.concatenate(atom_cols)
+                present = np.unique(a_cols)
+                local = np.searchsorted(present, a_cols)
+                rows.append(row + local)
+                cols.append(at_cols)
+                owners += [(pid, int(a), role, block.indicator.suppression_threshold) for a in present]
+                row += present.size
+        incidence = sparse.csr_matrix((np.ones(sum(r.size for r in rows)), (np.concatenate(rows), np.concatenate(cols))),
+                                      shape=(row, n_atoms))
+        incidence.sum_duplicates()
+        rng = np.random.default_rng(20260101)
+        signature = incidence @ rng.integers(1, 2**40, size=(n_atoms, 2)).astype(np.float64)
+        _, first, cell_of_row = np.unique(signature, axis=0, return_index=True, return_inverse=True)
+        cell_of_row = cell_of_row.reshape(-1)
+        cells = incidence[first]
+        n_cells = cells.shape[0]
+        thresholds = np.zeros(n_cells)
+        cost = [None] * n_cells
+        frozen = np.zeros(n_cells, dtype=bool)
+        hidden = np.zeros(n_cells, dtype=bool)
+        frozen_pids = {self.pid_of[(b.indicator.id, y, y)] for b in blocks for y in frozen_years
+                       if (b.indicator.id, y, y) in self.pid_of}
+        values_cells = cells @ values
+        for r, (pid, area, role, threshold) in enumerate(owners):
+            c = cell_of_row[r]
+            thresholds[c] = max(thresholds[c], threshold)
+            if pid in frozen_pids:
+                frozen[c] = True
+                hidden[c] |= singles.get((pid, area, role), False)
+            if cost[c] is None:
+                cost[c] = (int(self.level_cost[area]), float(values_cells[c]), int(area), pid)
+        bounds = self._bounds(blocks, years, atom_ids)
+        # An output row shows its counts only together; a numerator hidden with its denominator may be
+        # zero, so the attacker knows only that it is at least 0 (every other hidden count is at least 1).
+        row_cells: dict[tuple, list[int]] = {}
+        for r, (pid, area, _, _) in enumerate(owners):
+            row_cells.setdefault((pid, area), []).append(int(cell_of_row[r]))
+        lower = np.ones(n_atoms)
+        for block in blocks:
+            ind = block.indicator
+            if _count_key(ind.denominator) is not None:
+                for (key, _), ids in atom_ids.items():
+                    if key == _count_key(ind.numerator):
+                        lower[ids[ids >= 0]] = 0.0
+        problem = suppression.Problem(cells, values, thresholds, cost, frozen=frozen, hidden=hidden,
+                                      bounds=bounds, atom_upper=upper, atom_lower=lower,
+                                      rows=[tuple(sorted(set(c))) for c in row_cells.values() if len(set(c)) > 1])
+        reasons = suppression.protect(problem)
+        result: dict[tuple, dict] = {}
+        for r, (pid, area, role, _) in enumerate(owners):
+            if pid in frozen_pids:
+                continue
+            reason = reasons.get(int(cell_of_row[r]))
+            if reason is not None:
+                result.setdefault((pid, area), {})[role] = reason
+        return [
+            (pid, area, SMALL_COUNT if SMALL_COUNT in hidden_roles.values() else SECONDARY,
+             "numerator" in hidden_roles, "denominator" in hidden_roles)
+            for (pid, area), hidden_roles in result.items()
         ]
-        return self._solve_all(self._solve_period, problems)
-
-    def _solve_period(self, pid: int, ind: Indicator, keys: list, numerators: list, denominators: list) -> list[tuple]:
-        masked = suppress(
-            dict(zip(keys, numerators)), dict(zip(keys, denominators)),
-            _relations(self.key, frozenset(area_id for level, area_id in keys if level == "kommune")),
-            ind.suppression_threshold, protect_denominator=ind.denominator_is_sensitive, cost=mask_cost,
-        )
-        return [(pid, self.code_of[cell], reason) for cell, reason in masked.items()]
-
-    def run_windows(self, present: pl.DataFrame, singles: pl.DataFrame, windows: dict[int, list[int]]) -> pl.DataFrame:
-        """The pooled periods, each audited with its single years (pid, area, suppression of pooled cells).
-
-        One system per window: every period's cells keyed (level, area_id, period label), the
-        relations between areas in each period, and pooled cell = sum of its single-year cells.
-        """
-        label = self.period_label
-        masked_singles = set(zip(singles["pid"].to_list(), singles["area"].to_list()))
-        cells: dict[int, dict[tuple, tuple[float, float]]] = {}
-        hidden: dict[int, set[tuple]] = {}  # pid -> keys of its masked cells (labels are unique within a window)
-        for pid, area, numerator, denominator in present.select("pid", "area", "numerator", "denominator").iter_rows():
-            key = (*self.cell_of[area], label[pid])
-            cells.setdefault(pid, {})[key] = (numerator, denominator)
-            if (pid, area) in masked_singles:
-                hidden.setdefault(pid, set()).add(key)
-        problems = [
-            (pooled_pid, single_pids,
-             {key: value for pid in (*single_pids, pooled_pid) for key, value in cells.get(pid, {}).items()},
-             set().union(*(hidden.get(pid, set()) for pid in single_pids)))
-            for pooled_pid, single_pids in windows.items() if pooled_pid in cells
-        ]
-        return self._solve_all(self._solve_window, problems)
-
-    def _solve_window(self, pooled_pid: int, single_pids: list[int], window: dict, hidden: set) -> list[tuple]:
-        pooled_label = self.period_label[pooled_pid]
-        years = {key: [y for pid in single_pids if (y := (key[0], key[1], self.period_label[pid])) in window]
-                 for key in window if key[2] == pooled_label}
-        shows_a_hidden_year = {key for key, members in years.items() if any(y in hidden for y in members)}
-        ind = self.indicator_of[pooled_pid]
-        result = suppress(
-            {key: n for key, (n, _) in window.items()},
-            {key: d for key, (_, d) in window.items()},
-            self._window_relations([self.period_label[pid] for pid in single_pids], years, window),
-            ind.suppression_threshold,
-            protect_denominator=ind.denominator_is_sensitive,
-            forced=[key for key in window if key in hidden],
-            cost=mask_cost,
-            # Single years are final; a pooled cell whose years are all published is their sum.
-            frozen=[key for key in window if key not in hidden and key not in shows_a_hidden_year],
-        )
-        return [(pooled_pid, self.code_of[key[:2]],
-                 FORCED if reason == SECONDARY and key in shows_a_hidden_year else reason)
-                for key, reason in result.items() if key in years]
 
     @staticmethod
-    def _solve_all(solve, problems: list[tuple]) -> pl.DataFrame:
-        """``solve(*problem)`` for every problem on two threads (the linear algebra releases the GIL;
-        one BLAS thread each: the matrices are small), as one frame of masks."""
-        with threadpool_limits(limits=1), ThreadPoolExecutor(2) as pool:
-            rows = [row for part in pool.map(lambda problem: solve(*problem), problems) for row in part]
-        return pl.DataFrame(rows, orient="row", schema=_MASKS)
+    def _period_index(block: _Block, period: Period) -> int | None:
+        return block.period_index.get(period)
 
-    def _window_relations(self, single_labels: list[str], years: dict, window: dict) -> list[Relation]:
-        """The area relations of every period in the window (pooled last), then pooled cell = sum of its years."""
-        pooled_label = next(iter(years))[2]
-        relations = []
-        for period in (*single_labels, pooled_label):
-            reported = frozenset(area_id for level, area_id, p in window if p == period and level == "kommune")
-            relations += [Relation((*r.parent, period), tuple((*child, period) for child in r.children))
-                          for r in _relations(self.key, reported)]
-        relations += [Relation(key, tuple(members)) for key, members in sorted(years.items(), key=lambda kv: str(kv[0]))
-                      if members]
-        return relations
+    @staticmethod
+    def hidden_counts(singles: pl.DataFrame | None) -> dict:
+        """(pid, area, role) -> whether that count is hidden, for the single years already published."""
+        out = {}
+        if singles is None:
+            return out
+        for pid, area, num, den in singles.select("pid", "area", "numerator_hidden", "denominator_hidden").iter_rows():
+            out[(pid, area, "numerator")] = bool(num)
+            out[(pid, area, "denominator")] = bool(den)
+        return out
+
+    @staticmethod
+    def _bounds(blocks: Sequence[_Block], years: list[int], atom_ids: dict) -> list[tuple[int, int]]:
+        """numerator atom <= denominator atom for proportions of two counts."""
+        pairs = set()
+        for block in blocks:
+            ind = block.indicator
+            num, den = _count_key(ind.numerator), _count_key(ind.denominator)
+            if ind.type != "proportion" or den is None:
+                continue
+            for y in years:
+                a, b = atom_ids.get((num, y)), atom_ids.get((den, y))
+                if a is None or b is None:
+                    continue
+                both = (a >= 0) & (b >= 0)
+                pairs.update(zip(a[both].tolist(), b[both].tolist()))
+        return sorted(pairs)
 
 
 def clear_caches() -> None:
-    _relations.cache_clear()
-    suppression.clear_caches()
+    pass

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from data_loaders import schema, store
 from data_loaders.config import settings
+from data_loaders.reference import LEVELS, NATIONAL_ID, NATIONAL_NAME, RHF_ORDER
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,69 @@ def _engine(key: DataKey):
 
 @lru_cache(maxsize=4)
 def areas(key: DataKey) -> pl.DataFrame:
+    """One row per kommune (a kommune split into bydeler once), with every level it belongs to as a whole."""
     return store.load_areas(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def units(key: DataKey) -> pl.DataFrame:
+    """One row per area unit, sorted by unit code: an unsplit kommune, or a bydel of a split one (Oslo).
+
+    Columns: unit (the code in the store's rows), unit_name, kommunenummer, kommunenavn, bydel
+    (null for a kommune), fylkesnummer, helsefellesskap_id, helseforetak_id, rhf, sentralitet
+    ("1".."6"), kostragruppe, and the kommune's other columns of ``areas``.
+    """
+    return store.load_units(_engine(key))
 
 
 @lru_cache(maxsize=4)
 def helsefellesskap(key: DataKey) -> pl.DataFrame:
     return store.load_helsefellesskap(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def helseforetak(key: DataKey) -> pl.DataFrame:
+    """SKDE's helseforetak areas (helseforetak_id, helseforetak_navn, helseforetak, rhf, sort_order)."""
+    return store.load_helseforetak(_engine(key))
+
+
+@lru_cache(maxsize=4)
+def groups(key: DataKey) -> pl.DataFrame:
+    """Names of the sentralitet classes and KOSTRA groups."""
+    return store.load_groups(_engine(key))
+
+
+@lru_cache(maxsize=32)
+def level_names(key: DataKey, level: str) -> pl.DataFrame:
+    """area_id, area_name, short_name and sort_order (0, 1, ...) of every area of a level, in display order."""
+    if level == "bydel":
+        bydeler = units(key).filter(pl.col("bydel").is_not_null())
+        names = bydeler.select(pl.col("bydel").alias("area_id"), pl.col("unit_name").alias("area_name"),
+                               pl.col("unit_name").alias("short_name"))
+    elif level == "kommune":
+        names = areas(key).select(pl.col("kommunenummer").alias("area_id"), pl.col("kommunenavn").alias("area_name"),
+                                  pl.col("kommunenavn").alias("short_name"))
+    elif level == "helsefellesskap":
+        names = helsefellesskap(key).select(pl.col("helsefellesskap_id").alias("area_id"),
+                                            pl.col("helsefellesskap_navn").alias("area_name"),
+                                            pl.col("kortnavn").alias("short_name"))
+    elif level == "helseforetak":
+        names = helseforetak(key).select(pl.col("helseforetak_id").alias("area_id"),
+                                         pl.col("helseforetak_navn").alias("area_name"),
+                                         pl.col("helseforetak_navn").alias("short_name"))
+    elif level == "rhf":
+        names = pl.DataFrame({"area_id": list(RHF_ORDER), "area_name": list(RHF_ORDER),
+                              "short_name": [r.removesuffix(" RHF") for r in RHF_ORDER]})
+    elif level == "fylke":
+        names = (areas(key).select(pl.col("fylkesnummer").alias("area_id"), pl.col("fylkesnavn").alias("area_name"))
+                 .unique().sort("area_id").with_columns(pl.col("area_name").alias("short_name")))
+    elif level in ("sentralitet", "kostragruppe"):
+        names = groups(key).filter(pl.col("level") == level).sort("sort_order").select("area_id", "area_name", "short_name")
+    elif level == "land":
+        names = pl.DataFrame({"area_id": [NATIONAL_ID], "area_name": [NATIONAL_NAME], "short_name": [NATIONAL_NAME]})
+    else:
+        raise ValueError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    return names.with_row_index("sort_order")
 
 
 @lru_cache(maxsize=2)
@@ -80,7 +138,7 @@ def counts(key: DataKey) -> pl.DataFrame:
 
 @lru_cache(maxsize=2)
 def coverage(key: DataKey) -> pl.DataFrame:
-    """Which kommune-years each measure covers (measure_id, year, kommunenummer)."""
+    """Which unit-years each measure covers (measure_id, year, kommunenummer = unit code)."""
     return store.load_coverage(_engine(key))
 
 
@@ -133,5 +191,5 @@ def standard_population(key: DataKey, year: int) -> tuple[pl.DataFrame, int]:
 
 
 def clear_caches() -> None:
-    for fn in (areas, helsefellesskap, population, counts, coverage, measure_years, years, datasets, is_synthetic, standard_population):
+    for fn in (areas, units, helsefellesskap, helseforetak, groups, level_names, population, counts, coverage, measure_years, years, datasets, is_synthetic, standard_population):
         fn.cache_clear()

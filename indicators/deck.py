@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from indicators import data, deck_charts as charts
-from indicators.analysis import profile
+from indicators.analysis import profile, rank_of, rank_rule
 from indicators.catalogue import Indicator, load_catalogue
 from indicators.engine import (
     FLAG_LABELS, NOT_REPORTED, OK, SUPPRESSION_FLAGS, IndicatorRequestError, available_years, compute,
@@ -188,6 +188,28 @@ def _textbox(slide, left, top, width, height, paragraphs, *, size=12.0, color=IN
     return box
 
 
+def _title(slide, text: str, left, top, width, height, *, size: float, color: str):
+    """Fill the slide's title placeholder (a real title for the outline and screen readers), placed
+    and styled like the deck's other text."""
+    from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
+
+    shape = slide.shapes.title
+    shape.left, shape.top, shape.width, shape.height = _inches(left), _inches(top), _inches(width), _inches(height)
+    frame = shape.text_frame
+    frame.word_wrap = True
+    frame.auto_size = MSO_AUTO_SIZE.NONE
+    frame.margin_left = frame.margin_right = _inches(0.02)
+    frame.margin_top = frame.margin_bottom = _inches(0.02)
+    frame.vertical_anchor = MSO_ANCHOR.TOP
+    frame.text = ""
+    p = frame.paragraphs[0]
+    p.alignment = PP_ALIGN.LEFT
+    run = p.add_run()
+    run.text = text
+    _style_run(run, size, bold=True, color=color)
+    return shape
+
+
 def _rect(slide, left, top, width, height, fill: str, *, rounded: bool = False):
     from pptx.enum.shapes import MSO_SHAPE
 
@@ -232,6 +254,8 @@ class _Deck:
         self.prs.slide_width = _inches(SLIDE_WIDTH_IN)
         self.prs.slide_height = _inches(SLIDE_HEIGHT_IN)
         self.blank = self.prs.slide_layouts[6]
+        # "Title Only": every slide gets a real title placeholder (PowerPoint's outline, screen readers)
+        self.titled = self.prs.slide_layouts[5]
         props = self.prs.core_properties
         props.title = f"Styringsinformasjon – {ctx.hf_name}"
         props.subject = f"Møte i strategisk samarbeidsutvalg (SSU), {ctx.period_label}"
@@ -243,10 +267,9 @@ class _Deck:
 
     def slide(self, title: str, subtitle: str | None = None):
         ctx = self.ctx
-        slide = self.prs.slides.add_slide(self.blank)
+        slide = self.prs.slides.add_slide(self.titled)
         _rect(slide, 0, 0, SLIDE_WIDTH_IN, 0.12, NAVY)
-        _textbox(slide, 0.45, 0.28, 9.9, 0.6, [title], size=26 if len(title) <= 44 else 20, bold=True, color=NAVY,
-                 anchor="top")
+        _title(slide, title, 0.45, 0.28, 9.9, 0.6, size=26 if len(title) <= 44 else 20, color=NAVY)
         if subtitle:
             _textbox(slide, 0.45, 0.86, 10.9, 0.4, [subtitle], size=14, color=MUTED)
         if ctx.synthetic:
@@ -273,11 +296,15 @@ class _Deck:
 
 def _title_slide(deck: _Deck) -> None:
     ctx = deck.ctx
-    slide = deck.prs.slides.add_slide(deck.blank)
+    slide = deck.prs.slides.add_slide(deck.titled)
     _rect(slide, 0, 0, SLIDE_WIDTH_IN, SLIDE_HEIGHT_IN, NAVY)
     _rect(slide, 0.8, 1.55, 0.12, 3.0, "8EC1E6")
     _textbox(slide, 1.15, 1.4, 11.0, 0.5, ["Styringsinformasjon for helsefellesskapene"], size=18, color="C8D7EA")
-    _textbox(slide, 1.15, 1.95, 11.4, 1.4, [ctx.hf_name], size=40, bold=True, color="FFFFFF")
+    title = _title(slide, ctx.hf_name, 1.15, 1.95, 11.4, 1.4, size=40, color="FFFFFF")
+    # the background rectangles were added after the placeholder: keep the title on top
+    tree = slide.shapes._spTree
+    tree.remove(title._element)
+    tree.append(title._element)
     lines = [f"Helseforetak: {ctx.helseforetak}"]
     if ctx.partners:
         lines.append(f"Samarbeidende sykehus: {ctx.partners}")
@@ -355,16 +382,30 @@ def _profile(ctx: DeckContext) -> pl.DataFrame:
     ).sort("_group_order", "_row")
 
 
+TREND_POINTS = 5  # the recent-trend rule uses the last five years with data
+
+
+def _trend_window(ctx: DeckContext, row: dict) -> str:
+    """The years the row's trend covers: the last five years with data up to the row's year."""
+    period = str(row.get("period") or "")
+    end = int(period[:4]) if period[:4].isdigit() else ctx.end
+    years = [y for y in available_years(row["indicator_id"], ctx.key) if y <= end][-TREND_POINTS:]
+    return _years_text(years)
+
+
 def _summary_slide(deck: _Deck, table: pl.DataFrame) -> None:
     ctx = deck.ctx
     catalogue = load_catalogue()
     groups = {g.id: g.name for g in catalogue.groups}
     slide = deck.slide("Oversikt: alle indikatorer",
                        f"{ctx.hf_name} sammenlignet med hele landet, siste år med data (til og med {ctx.end})")
-    headers = ["Gruppe", "Indikator", "Enhet", "År", "Verdi", "Landet", "Sammenlignet med landet", "Trend (5 år)",
+    rows = table.to_dicts()
+    windows = {_trend_window(ctx, row) for row in rows if row.get("trend") not in (None, "too_few_points")}
+    # the trend column names the years it covers (the recent-trend rule: the last five years with data)
+    trend_header = f"Trend {next(iter(windows))}" if len(windows) == 1 else "Trend, siste 5 år"
+    headers = ["Gruppe", "Indikator", "Enhet", "År", "Verdi", "Landet", "Sammenlignet med landet", trend_header,
                "Rang"]  # "Sammenlignet med landet" fits one line at the widths below
     widths = [1.6, 2.85, 1.05, 0.6, 0.8, 0.8, 2.3, 1.75, 0.75]
-    rows = table.to_dicts()
     row_height = min(0.27, 5.1 / (len(rows) + 1))
     size = 10.5 if row_height >= 0.25 else 9.5
     grid = _table(slide, len(rows) + 1, widths, 0.45, 1.32, row_height)
@@ -401,7 +442,7 @@ def _summary_slide(deck: _Deck, table: pl.DataFrame) -> None:
     _textbox(slide, 0.45, 6.64, 12.4, 0.34, [
         "Farge og symbol: ▲/▼ signifikant høyere/lavere enn landet (95 % konfidensintervall), ● ikke signifikant "
         "forskjellig; blått = bedre, oransje = dårligere, mørk/lys blå = høyere/lavere der ingen retning er ønsket. "
-        "– = skjult (prikket) eller ikke rapportert. Rang 1 = høyeste verdi blant helsefellesskapene med publisert tall.",
+        "– = skjult (prikket) eller ikke rapportert. Rang 1 = best (høyeste verdi for beskrivende indikatorer) blant helsefellesskapene med publisert tall.",
     ], size=8.5, color=MUTED)
 
 
@@ -447,8 +488,8 @@ def _group_slide(deck: _Deck, group_id: str, profile_rows: dict[str, dict]) -> N
     latest_hf = hf_rows.filter(pl.col("year_start") == latest)
     ranked = latest_hf.filter((pl.col("flag") == OK) & pl.col("value").is_not_null())
     if current["flag"] == OK and current["value"] is not None:
-        rank = int((ranked["value"] > current["value"]).sum()) + 1
-        rank_text = f" Nr. {rank} av {ranked.height} helsefellesskap (1 = høyeste verdi)."
+        rank = rank_of(ranked["value"].to_numpy(), current["value"], ind.direction)  # 1 = best where a direction is desired
+        rank_text = f" Nr. {rank} av {ranked.height} helsefellesskap ({rank_rule(ind.direction)})."
     value_text = (
         f"{format_number(current['value'], decimals)} {ind.unit_label}" if current["value"] is not None
         else f"{MISSING} ({current['flag_label'] or 'ingen verdi'})"
@@ -652,7 +693,7 @@ def _method_slide(deck: _Deck) -> None:
                                                            "landets verdi (Fingertips-regelen). Bedre/dårligere følger indikatorens ønskede retning.", {})],
         [("Trend. ", {"bold": True}), ("Vektet lineær regresjon over de siste inntil fem årene; «ingen sikker endring» "
                                        "når stigningen ikke er signifikant.", {})],
-        [("Rang. ", {"bold": True}), ("1 = høyeste verdi blant helsefellesskapene med publisert tall; høy rang er ikke i seg selv godt eller dårlig.", {})],
+        [("Rang. ", {"bold": True}), ("1 = best blant helsefellesskapene med publisert tall for indikatorer med ønsket retning; for beskrivende indikatorer er 1 = høyeste verdi, som ikke i seg selv er godt eller dårlig.", {})],
     ]
     _textbox(slide, 0.45, 1.4, 6.1, 5.5, method, size=13, spacing=8)
     right = [
@@ -687,7 +728,7 @@ def _definitions_slide(deck: _Deck) -> None:
                                   ind.unit_label, std, ind.source]):
             _cell(grid.cell(i, j), text, size=8.5, fill=band)
     _textbox(slide, 0.45, 6.72, 12.4, 0.26, [
-        "Fullstendige definisjoner, målgrupper og koder: indikatorkatalogen (indicators/catalogue.yaml) og eksportfilenes metadata.",
+        "Fullstendige definisjoner, målgrupper og koder: siden «Om dataene» i dashbordet og metadataene i nedlastede filer.",
     ], size=8.5, color=MUTED)
 
 

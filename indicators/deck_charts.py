@@ -195,8 +195,34 @@ def ranking_chart(
 # --- kommune variation ---------------------------------------------------------------------------
 
 
+# Kommuner with Sámi or Kven names: the Norwegian name, for labels too narrow for the full name
+# (the official full name is used wherever there is room, and in the speaker notes).
+NORWEGIAN_NAMES = {
+    "Aarborte - Hattfjelldal": "Hattfjelldal", "Fauske - Fuossko": "Fauske", "Evenes - Evenášši": "Evenes",
+    "Sortland - Suortá": "Sortland", "Hábmer - Hamarøy": "Hamarøy", "Trondheim - Tråante": "Trondheim",
+    "Namsos - Nåavmesjenjaelmie": "Namsos", "Rosse - Røros": "Røros", "Snåase - Snåsa": "Snåsa",
+    "Raarvihke - Røyrvik": "Røyrvik", "Harstad - Hárstták": "Harstad", "Dielddanuorri - Tjeldsund": "Tjeldsund",
+    "Loabák - Lavangen": "Lavangen", "Storfjord - Omasvuotna - Omasvuono": "Storfjord",
+    "Gáivuotna - Kåfjord - Kaivuono": "Kåfjord", "Nordreisa - Ráisa - Raisi": "Nordreisa",
+    "Hammerfest - Hámmerfeasta": "Hammerfest", "Kárášjohka - Karasjok": "Karasjok",
+    "Guovdageaidnu - Kautokeino": "Kautokeino", "Porsanger - Porsáŋgu - Porsanki": "Porsanger",
+    "Deatnu - Tana": "Tana", "Unjárga - Nesseby": "Nesseby",
+}
+
+
+def norwegian_name(name: str) -> str:
+    """The Norwegian name of a kommune with a Sámi or Kven name (the full name otherwise)."""
+    return NORWEGIAN_NAMES.get(name, name)
+
+
 def _short(name: str, limit: int = 24) -> str:
-    return name if len(name) <= limit else name[: limit - 1].rstrip(" -") + "…"
+    """The full name where it fits, else the Norwegian name, never a name cut in the middle."""
+    if len(name) <= limit:
+        return name
+    norwegian = norwegian_name(name)
+    if norwegian != name:
+        return norwegian
+    return name if " - " not in name else name.split(" - ")[0]
 
 
 def kommune_chart(

@@ -22,25 +22,32 @@ from indicators import computation, data, result_cache
 from indicators.catalogue import Indicator, load_catalogue
 from indicators.computation import RHF_ORDER, SUPPRESSION_LEVELS  # noqa: F401 (re-exported)
 from indicators.periods import POOLING_YEARS, Period, all_periods, pooled_windows
-from indicators.suppression import FORCED, SECONDARY, SMALL_COUNT
+from indicators.suppression import SECONDARY, SMALL_COUNT
 
 OK = "ok"
 NOT_REPORTED = "not_reported"
+SUPPRESSED = "suppressed"
 TOO_FEW_TO_STANDARDISE = "too_few_to_standardise"
+# Every hidden count carries one flag and one symbol in every output, whatever the reason (as SSB
+# publishes ":" for every confidentiality suppression): the reason would tell an attacker which
+# hidden counts are small. The reasons (small_count, secondary) stay in the internal tables and the
+# suppression log (``suppression_log``), never in public outputs.
+SUPPRESSED_SYMBOL = ":"
 FLAG_LABELS = {
     OK: "",
     NOT_REPORTED: "Ikke rapportert",
-    SMALL_COUNT: "Anonymisert: for få hendelser",
-    SECONDARY: "Skjult for å beskytte et annet anonymisert tall",
-    FORCED: "Skjult for å beskytte et anonymisert tall i et enkeltår",
+    SUPPRESSED: "Skjult av personvernhensyn",
     TOO_FEW_TO_STANDARDISE: "For få hendelser til å standardisere (under 10)",
 }
-SPVFLAGG = {OK: 0, NOT_REPORTED: 1, SMALL_COUNT: 2, SECONDARY: 3, FORCED: 3, TOO_FEW_TO_STANDARDISE: 4}
-SUPPRESSION_FLAGS = (SMALL_COUNT, SECONDARY, FORCED)
+SPVFLAGG = {OK: 0, NOT_REPORTED: 1, SUPPRESSED: 2, TOO_FEW_TO_STANDARDISE: 4}
+SUPPRESSION_FLAGS = (SUPPRESSED,)
+SUPPRESSION_REASONS = {SMALL_COUNT: "Primær: tellingen er under terskelen",
+                       SECONDARY: "Sekundær: skjult for å beskytte en annen skjult telling"}
 
 VALUE_COLUMNS = (
     "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8",
     "crude_value", "crude_lower_95", "crude_upper_95",
+    "expected",  # the indirectly standardised expected count (the funnel's scale), masked with the value
 )
 OUTPUT_COLUMNS = (
     "indicator_id", "level", "area_id", "area_name", "period", "year_start", "year_end",
@@ -50,7 +57,8 @@ OUTPUT_COLUMNS = (
 )
 
 __all__ = [
-    "FLAG_LABELS", "NOT_REPORTED", "OK", "OUTPUT_COLUMNS", "POOLING_YEARS", "SUPPRESSION_FLAGS",
+    "FLAG_LABELS", "NOT_REPORTED", "OK", "OUTPUT_COLUMNS", "POOLING_YEARS", "SUPPRESSED", "SUPPRESSED_SYMBOL",
+    "SUPPRESSION_FLAGS",
     "IndicatorRequestError", "Period", "available_years", "clear_caches", "compute", "national_series",
     "pooled_periods",
 ]
@@ -78,10 +86,10 @@ def _available_years(key: data.DataKey, ind: Indicator) -> tuple[int, ...]:
 
 
 def pooled_periods(indicator_id: str, key: data.DataKey | None = None) -> list[Period]:
-    """The fixed pooled periods: whole windows of ``POOLING_YEARS`` ending at the latest year.
+    """The fixed pooled periods: complete windows of ``POOLING_YEARS`` anchored at ``POOLING_EPOCH``.
 
-    Windows never overlap, so pooled and single-year figures cannot be subtracted from one
-    another to uncover a suppressed count (the temporal rule in ``computation`` covers the rest).
+    Windows never overlap and never move when a year is added, so pooled figures cannot be
+    subtracted from each other within or across releases; each is audited with its single years.
     """
     return pooled_windows(available_years(indicator_id, key))
 
@@ -146,12 +154,13 @@ def _request(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -
 
 
 def _single_year_masks(key: data.DataKey) -> pl.DataFrame:
-    """indicator_id, year_start, level, area_id and suppression of every masked single-year cell."""
-    columns = ["indicator_id", "year_start", "level", "area_id", "suppression"]
+    """indicator_id, year_start, level, area_id, suppression and the hidden counts of every masked single-year cell."""
+    columns = ["indicator_id", "year_start", "level", "area_id", "suppression", "numerator_hidden", "denominator_hidden"]
     tables = [t.filter(pl.col("suppression").is_not_null()).select(columns) for t in _tables(key).internal.values()]
     if not tables:
         return pl.DataFrame(schema={"indicator_id": pl.String, "year_start": pl.Int32, "level": pl.String,
-                                    "area_id": pl.String, "suppression": pl.String})
+                                    "area_id": pl.String, "suppression": pl.String,
+                                    "numerator_hidden": pl.Boolean, "denominator_hidden": pl.Boolean})
     return pl.concat(tables)
 
 
@@ -165,11 +174,16 @@ def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...], stage:
     cached = result_cache.read(path)
     if cached is not None:
         return cached
-    data.prefetch(key)
-    table = computation.catalogue_table(key, _request(key, indicators, stage))
-    if stage == POOLED and table.height:
-        table = table.filter(pl.col("year_start") < pl.col("year_end"))
-    result_cache.write(path, table)
+    request = _request(key, indicators, stage)  # (the pooled stage needs the single years first)
+    with result_cache.computing(path):
+        cached = result_cache.read(path)  # computed by another process while this one waited
+        if cached is not None:
+            return cached
+        data.prefetch(key)
+        table = computation.catalogue_table(key, request)
+        if stage == POOLED and table.height:
+            table = table.filter(pl.col("year_start") < pl.col("year_end"))
+        result_cache.write(path, table)
     return table
 
 
@@ -185,7 +199,7 @@ def _build_tables(key: data.DataKey, indicators: tuple[Indicator, ...], stage: s
 
 
 def _public_rows(key: data.DataKey, table: pl.DataFrame, indicators: tuple[Indicator, ...]) -> pl.DataFrame:
-    """Every row flagged and masked, plus the helseforetak level (the helsefellesskap under hospital names)."""
+    """Every row flagged and masked (every level is computed, helseforetak included)."""
     info = pl.DataFrame({
         "indicator_id": [i.id for i in indicators],
         "standardised": [i.is_standardised for i in indicators],
@@ -193,20 +207,13 @@ def _public_rows(key: data.DataKey, table: pl.DataFrame, indicators: tuple[Indic
         "denominator_is_sensitive": [i.denominator_is_sensitive for i in indicators],
     })
     rows = _mask(_flag(table.join(info, on="indicator_id")))
-    hospitals = computation.area_names(key, "helseforetak").select("area_id", pl.col("area_name").alias("hospital"))
-    helseforetak = (
-        rows.filter(pl.col("level") == "helsefellesskap")
-        .join(hospitals, on="area_id", how="left")
-        .with_columns(pl.lit("helseforetak").alias("level"), pl.col("hospital").alias("area_name"))
-        .drop("hospital")
-    )
-    return pl.concat([rows, helseforetak]).sort("indicator_id", "level", "year_start", "year_end", "sort_order").select(OUTPUT_COLUMNS)
+    return rows.sort("indicator_id", "level", "year_start", "year_end", "sort_order").select(OUTPUT_COLUMNS)
 
 
 def _flag(table: pl.DataFrame) -> pl.DataFrame:
     flag = (
         pl.when(pl.col("reporting_kommuner") == 0).then(pl.lit(NOT_REPORTED))
-        .when(pl.col("suppression").is_not_null()).then(pl.col("suppression"))
+        .when(pl.col("suppression").is_not_null()).then(pl.lit(SUPPRESSED))
         .when(pl.col("too_few_to_standardise").fill_null(False)).then(pl.lit(TOO_FEW_TO_STANDARDISE))
         .otherwise(pl.lit(OK))
     )
@@ -247,7 +254,7 @@ def _resolve_periods(ind: Indicator, key: data.DataKey, years, period: Period | 
             choices = ", ".join(p.label for p in allowed) or "ingen"
             raise IndicatorRequestError(
                 f"{period.label} is not a published pooled period for {ind.id}; pooled periods are fixed "
-                f"{POOLING_YEARS}-year windows so that they cannot be subtracted from each other: {choices}"
+                f"{POOLING_YEARS}-year windows (2020-2022, 2023-2025, ...) so that they cannot be subtracted from each other: {choices}"
             )
         if not period.is_pooled and period.start not in available:
             raise IndicatorRequestError(f"no data for {ind.id} in {period.start}; years with data: {_years_text(available)}")
@@ -308,6 +315,23 @@ def clear_caches() -> None:
     _available_years.cache_clear()
     computation.clear_caches()
     data.clear_caches()
+
+
+def suppression_log(key: data.DataKey | None = None) -> pl.DataFrame:
+    """Internal: every hidden cell with the reason (primary or secondary), for the audit log.
+
+    Never shown in public mode (the CLI's ``suppression-log`` refuses there): the public sees one
+    symbol for every hidden count.
+    """
+    key = key or data.current_key()
+    columns = ["indicator_id", "level", "area_id", "area_name", "period", "suppression", "numerator_hidden", "denominator_hidden"]
+    parts = [t.filter(pl.col("suppression").is_not_null()).select(columns)
+             for stage in (SINGLE_YEARS, POOLED) for t in _tables(key, stage).internal.values()]
+    if not parts:
+        return pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    return pl.concat(parts).with_columns(
+        pl.col("suppression").replace_strict(SUPPRESSION_REASONS, return_dtype=pl.String).alias("reason")
+    ).sort("indicator_id", "level", "period", "area_id")
 
 
 def national_series(indicator_id: str, key: data.DataKey | None = None) -> pl.DataFrame:

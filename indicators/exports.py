@@ -12,11 +12,17 @@ Two functions serve every download button, the CLI and the batch export:
 Where the metadata goes, per format:
 
 - ``csv`` (Norwegian Excel: UTF-8 with BOM, ``;``, decimal comma) and ``csv-plain`` (UTF-8,
-  ``,``, decimal point): one clean table, no comment lines; the metadata are extra columns
-  repeated on every row (``METADATA_COLUMNS``), looked up per row's indicator.
+  ``,``, decimal point): one table; the metadata are extra columns repeated on every row
+  (``METADATA_COLUMNS``), looked up per row's indicator. With synthetic data the file starts
+  with one comment line, ``# SYNTETISKE DEMODATA …`` (read with ``comment_prefix="#"`` /
+  ``comment="#"``), so the warning is in the file itself. Both dialects write Norwegian words
+  (``ja``/``nei``, the direction in words).
 - ``xlsx``: sheet ``data`` holds the table, sheet ``metadata`` the fields (field, value).
 - ``parquet``: the fields are the file's key-value metadata.
 - ``json``: ``{"metadata": {...}, "data": [{...}, ...]}``.
+
+CSV and Excel round values and limits to the decimals the indicator is shown with
+(``indicators.formatting.decimals_for``); Parquet and JSON keep full precision for analysts.
 
 Every format carries the column ``syntetiske_data``; with synthetic data the metadata
 start with the warning ``SYNTETISKE DEMODATA``.
@@ -39,6 +45,7 @@ import polars as pl
 from indicators import data
 from indicators.catalogue import DIRECTION_LABELS, Indicator, load_catalogue
 from indicators.engine import FLAG_LABELS, NOT_REPORTED, SPVFLAGG, SUPPRESSION_FLAGS
+from indicators.formatting import decimals_for
 
 FORMATS = ("csv", "csv-plain", "xlsx", "parquet", "json")
 MIME_TYPES = {
@@ -81,6 +88,15 @@ COLUMN_NAMES = {
     "spvflagg": "spvflagg",
     "reporting_kommuner": "rapporterende_kommuner",
     "total_kommuner": "antall_kommuner",
+    "expected": "forventet",
+    # kommune tables with the funnel (the chart's scale: observed/expected for standardised indicators)
+    "funnel_scale": "trakt_skala",
+    "funnel_value": "trakt_verdi",
+    "funnel_position": "trakt_posisjon",
+    "interval_significance": "signifikans_konfidensintervall",
+    "comparison_note": "merknad_sammenligning",
+    "confidence": "konfidensnivaa",
+    "rank_rule": "rangering_regel",
     # profile tables
     "group": "gruppe",
     "name": "indikator",
@@ -117,9 +133,26 @@ TREND_LABELS = {
     "increasing": "økende",
     "decreasing": "synkende",
     "no_significant_change": "ingen signifikant endring",
-    "too_few_points": "for få år",
+    "too_few_points": "for få år til å vurdere trend",
 }
-VALUE_CODES = {"significance": SIGNIFICANCE_LABELS, "assessment": ASSESSMENT_LABELS, "trend": TREND_LABELS}
+FUNNEL_POSITION_LABELS = {
+    "above_99_8": "over 99,8 %-grensen",
+    "above_95": "over 95 %-grensen",
+    "inside": "innenfor grensene",
+    "below_95": "under 95 %-grensen",
+    "below_99_8": "under 99,8 %-grensen",
+}
+VALUE_CODES = {"significance": SIGNIFICANCE_LABELS, "assessment": ASSESSMENT_LABELS, "trend": TREND_LABELS,
+               "interval_significance": SIGNIFICANCE_LABELS, "funnel_position": FUNNEL_POSITION_LABELS,
+               "direction": DIRECTION_LABELS}
+
+# Value-like columns rounded in CSV and Excel to the indicator's display decimals (counts are
+# integers already; Parquet and JSON keep full precision).
+ROUNDED_COLUMNS = (
+    "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8", "crude_value", "crude_lower_95",
+    "crude_upper_95", "national_value", "hf_min", "hf_q25", "hf_median", "hf_q75", "hf_max",
+)
+ROUNDED_FORMATS = ("csv", "csv-plain", "xlsx")
 
 # Metadata fields, in order, with the label used on the xlsx metadata sheet and the README.
 METADATA_LABELS = {
@@ -161,7 +194,7 @@ PER_INDICATOR_FIELDS = ("indikator", "definisjon", "teller", "nevner", "enhet", 
 # Columns that must be null on a masked row (denominator: see ``_check_suppression``).
 MASKED_COLUMNS = (
     "numerator", "value", "lower_95", "upper_95", "lower_99_8", "upper_99_8",
-    "crude_value", "crude_lower_95", "crude_upper_95",
+    "crude_value", "crude_lower_95", "crude_upper_95", "expected", "funnel_value",
 )
 HIDDEN_FLAGS = (*SUPPRESSION_FLAGS, NOT_REPORTED)
 
@@ -173,7 +206,12 @@ COLUMN_DESCRIPTIONS = (
     "ujustert_verdi: råverdien uten standardisering; nasjonal_verdi: verdien for hele landet; "
     "signifikans: verdien sammenlignet med landet (95 %-intervallet); vurdering: signifikans tolket med "
     "indikatorens retning; flagg, flaggforklaring, spvflagg: hvorfor en verdi mangler; "
-    "rapporterende_kommuner/antall_kommuner: kommuner med data av alle kommuner i området. "
+    "rapporterende_kommuner/antall_kommuner: kommuner med data av alle kommuner i området; "
+    "forventet: forventet antall ut fra landets rater for alder og kjønn (indirekte standardisering). "
+    "Kommunetabeller fra traktplottet har også trakt_skala, trakt_verdi (observert/forventet for "
+    "standardiserte indikatorer, ellers råverdien) og trakt_posisjon; der er signifikans hentet fra "
+    "traktplottets grenser på valgt konfidensnivå, og signifikans_konfidensintervall er sammenligningen "
+    "av konfidensintervallet (merknad_sammenligning forklarer når de er ulike). "
     "Tomme celler er prikket, ikke rapportert eller mangler – aldri 0."
 )
 
@@ -227,9 +265,10 @@ def suppression_rule(thresholds: Iterable[int]) -> str:
     values = sorted(set(thresholds))
     threshold = " / ".join(str(v) for v in values) if values else "5"
     return (
-        f"Tellere under {threshold} prikkes (skjules, flagg small_count), sammen med tall som ellers kunne "
-        "regnes ut av publiserte summer (secondary, forced). Prikkede og ikke rapporterte verdier er tomme "
-        "i filen, aldri 0. Registerbaserte nevnere prikkes på samme måte."
+        f"Tellere under {threshold} skjules, sammen med de tallene som trengs for at ingen kan regne seg fram til "
+        f"et skjult tall eller vise at det er under {threshold}, med alt som er publisert (alle nivåer, år, "
+        "treårsperioder og indikatorer). Alle skjulte tall har samme flagg (suppressed, «:»), uansett grunn. "
+        "Skjulte og ikke rapporterte verdier er tomme i filen, aldri 0. Registerbaserte nevnere skjules på samme måte."
     )
 
 
@@ -350,6 +389,32 @@ def _export_frame(table: pl.DataFrame) -> pl.DataFrame:
     return table.select(exprs)
 
 
+def _rounded(table: pl.DataFrame, metadata: dict[str, str]) -> pl.DataFrame:
+    """Values and limits rounded to the decimals each row's indicator is shown with."""
+    columns = [c for c in ROUNDED_COLUMNS if c in table.columns and table.schema[c].is_float()]
+    if not columns or not table.height:
+        return table
+    if "indicator_id" in table.columns:
+        catalogue = load_catalogue()
+        units = {}
+        for ind_id in table["indicator_id"].unique().to_list():
+            try:
+                units[ind_id] = decimals_for(catalogue.indicator(ind_id).unit_label)
+            except KeyError:
+                units[ind_id] = 1
+        decimals = pl.col("indicator_id").replace_strict(units, default=1, return_dtype=pl.Int64)
+        choices = sorted(set(units.values()) | {1})
+        exprs = []
+        for column in columns:
+            expr = pl.col(column).round(choices[-1])
+            for d in choices[:-1]:
+                expr = pl.when(decimals == d).then(pl.col(column).round(d)).otherwise(expr)
+            exprs.append(expr.alias(column))
+        return table.with_columns(exprs)
+    d = decimals_for(metadata.get("enhet", ""))
+    return table.with_columns(pl.col(c).round(d) for c in columns)
+
+
 def _row_metadata(table: pl.DataFrame, metadata: dict[str, str]) -> list[pl.Series]:
     """Metadata columns for every row (per-indicator fields looked up by the row's indicator).
 
@@ -396,10 +461,17 @@ def _bool_to_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _csv(frame: pl.DataFrame, *, nb: bool) -> bytes:
+def _csv(frame: pl.DataFrame, *, nb: bool, warning: str = "") -> bytes:
+    """The CSV; a synthetic-data warning becomes the first line, a ``#`` comment."""
     buffer = io.BytesIO()
+    newline = "\r\n" if nb else "\n"
     if nb:
-        frame.write_csv(buffer, include_bom=True, separator=";", decimal_comma=True, line_terminator="\r\n")
+        buffer.write("\ufeff".encode("utf-8"))
+    if warning:
+        line = " ".join(warning.split())
+        buffer.write(f"# {line}. Les filen med kommentartegn #.{newline}".encode("utf-8"))
+    if nb:
+        frame.write_csv(buffer, separator=";", decimal_comma=True, line_terminator="\r\n")
     else:
         frame.write_csv(buffer)
     return buffer.getvalue()
@@ -471,16 +543,47 @@ def _json(frame: pl.DataFrame, metadata: dict[str, str]) -> bytes:
     return json.dumps({"metadata": metadata, "data": rows}, ensure_ascii=False, indent=1).encode("utf-8")
 
 
+def with_funnel_positions(table: pl.DataFrame, key=None) -> pl.DataFrame:
+    """Kommune rows get each kommune's place in the national funnel of its indicator and period,
+    on the chart's scale (observed/expected for standardised indicators), and the comparison with
+    the country that follows it (``analysis.with_funnel``, 95 %). Tables that already carry
+    ``funnel_position`` (the Kommuner page's) and rows of other levels are left as they are."""
+    needed = {"level", "indicator_id", "year_start", "year_end", "area_id", "flag", "significance"}
+    if "funnel_position" in table.columns or not needed <= set(table.columns) or table.height == 0:
+        return table
+    numbered = table.with_row_index("__row")
+    kommuner = numbered.filter(pl.col("level") == "kommune")
+    if kommuner.height == 0:
+        return table
+    from indicators import analysis  # imported here: analysis imports the engine
+    from indicators.periods import Period
+
+    catalogue = load_catalogue()
+    parts = []
+    for (ind_id, start, end), part in kommuner.group_by("indicator_id", "year_start", "year_end", maintain_order=True):
+        ind = catalogue.indicator(ind_id)
+        plot = analysis.funnel(ind_id, "kommune", Period(int(start), int(end)), key=key)
+        parts.append(analysis.with_funnel(part, plot, ind))
+    others = numbered.filter(pl.col("level") != "kommune")
+    return pl.concat([*parts, others], how="diagonal_relaxed").sort("__row").drop("__row")
+
+
 def export_frame(table: pl.DataFrame, metadata: dict[str, str], fmt: str = "csv") -> pl.DataFrame:
-    """The table exactly as written for ``fmt`` (Norwegian columns, plus metadata columns for CSV)."""
+    """The table exactly as written for ``fmt`` (Norwegian columns, plus metadata columns for CSV).
+
+    Kommune rows carry their funnel position (:func:`with_funnel_positions`)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     _check_suppression(table)
-    frame = _export_frame(table)
+    table = with_funnel_positions(table)
+    if fmt in ROUNDED_FORMATS:  # the expected count to one decimal, the funnel's value (a ratio) to three
+        table = table.with_columns(pl.col(c).round(d) for c, d in (("expected", 1), ("funnel_value", 3))
+                                   if c in table.columns and table.schema[c].is_float())
+    frame = _export_frame(_rounded(table, metadata) if fmt in ROUNDED_FORMATS else table)
     if fmt in ("csv", "csv-plain"):
         frame = frame.with_columns(_row_metadata(table, metadata))
-    frame = _synthetic_column(frame, metadata, as_text=fmt == "csv")
-    if fmt == "csv":
+    frame = _synthetic_column(frame, metadata, as_text=fmt in ("csv", "csv-plain"))
+    if fmt in ("csv", "csv-plain"):
         frame = _bool_to_text(frame)
     return frame
 
@@ -489,7 +592,7 @@ def export_bytes(table: pl.DataFrame, metadata: dict, fmt: str = "csv") -> tuple
     """``(content, mime_type, extension)`` of ``table`` in ``fmt`` with ``metadata`` embedded.
 
     ``fmt``: ``csv`` (Norwegian: UTF-8 with BOM, ``;``, decimal comma, ja/nei), ``csv-plain``
-    (UTF-8, ``,``, decimal point, true/false), ``xlsx`` (sheets ``data`` and ``metadata``),
+    (UTF-8, ``,``, decimal point, ja/nei), ``xlsx`` (sheets ``data`` and ``metadata``),
     ``parquet`` (key-value metadata) or ``json``. Raises ``ValueError`` on an unknown format
     and ``UnsafeExportError`` if a masked row still holds a figure.
     """
@@ -501,10 +604,8 @@ def export_bytes(table: pl.DataFrame, metadata: dict, fmt: str = "csv") -> tuple
 
 def _encode(frame: pl.DataFrame, metadata: dict[str, str], fmt: str) -> tuple[bytes, str, str]:
     """Bytes, MIME type and extension of a ready export frame in one format."""
-    if fmt == "csv":
-        content = _csv(frame, nb=True)
-    elif fmt == "csv-plain":
-        content = _csv(frame, nb=False)
+    if fmt in ("csv", "csv-plain"):
+        content = _csv(frame, nb=fmt == "csv", warning=metadata.get("advarsel", ""))
     elif fmt == "xlsx":
         content = _xlsx(frame, metadata)
     elif fmt == "parquet":
@@ -573,4 +674,4 @@ def catalogue_bytes(fmt: str, key=None) -> tuple[bytes, str, str]:
         "generert_av": "Styringsinformasjon for helsefellesskapene",
     }
     frame = catalogue_frame().with_columns(pl.lit(synthetic).alias("syntetiske_data"))
-    return _encode(_bool_to_text(frame) if fmt == "csv" else frame, metadata, fmt)
+    return _encode(_bool_to_text(frame) if fmt in ("csv", "csv-plain") else frame, metadata, fmt)

@@ -8,6 +8,7 @@ live beside it (``data/cache`` by default) and are never served directly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from functools import lru_cache
@@ -54,6 +55,29 @@ def read(path: Path | None) -> pl.DataFrame | None:
         return pl.read_parquet(path)
     except Exception:  # a torn or foreign file is just a miss
         return None
+
+
+@contextlib.contextmanager
+def computing(path: Path | None):
+    """Hold a lock file beside the entry while it is computed, so that processes sharing the cache
+    (test workers, app replicas) compute it once and the others read it (best effort)."""
+    if path is None:
+        yield
+        return
+    try:
+        import fcntl
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_suffix(".lock"), "w")
+    except (ImportError, OSError):
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write(path: Path | None, frame: pl.DataFrame) -> None:

@@ -43,9 +43,10 @@ SP1 = "kreft_sp1_behovskartlegging"  # proportion of new cancer patients (sensit
 DESIGNED_INDICATORS = (TVANG, REINNLEGGELSE, SP1)
 DESIGNED_MEASURES = ("npr_tvangsinnleggelser", "npr_reinnleggelse_30d", "npr_utskrivninger_somatikk",
                      "npr_behovskartlegging_sp1")
-LEVELS = ("kommune", "helsefellesskap", "rhf", "fylke", "land")
+LEVELS = ("bydel", "kommune", "helsefellesskap", "helseforetak", "rhf", "fylke", "sentralitet", "kostragruppe", "land")
 NATIONAL = ("land", "0")
 POOLING_YEARS = 3
+POOLING_EPOCH = 2020
 
 
 @dataclass(frozen=True)
@@ -63,26 +64,47 @@ class Cell:
 
 
 class Reference:
-    """The 2024 geography straight from ``assets/reference`` (no project code involved)."""
+    """The 2024 geography straight from ``assets/reference`` (no project code involved).
+
+    The area units are the kommuner, with Oslo replaced by its bydeler (as the store keeps them);
+    ``kommuner`` lists the units.
+    """
 
     def __init__(self) -> None:
         kommuner = pl.read_csv(REFERENCE / "kommuner_2024.csv", infer_schema=False)
         fylker = pl.read_csv(REFERENCE / "fylker_2024.csv", infer_schema=False)
         hf = pl.read_csv(REFERENCE / "helsefellesskap.csv", infer_schema=False)
         mapping = pl.read_csv(REFERENCE / "kommune_helsefellesskap.csv", infer_schema=False)
+        classes = pl.read_csv(REFERENCE / "kommune_klassifisering_2024.csv", infer_schema=False)
+        bydeler = pl.read_csv(REFERENCE / "bydeler_2024.csv", infer_schema=False)
+        areas_hf = pl.read_csv(REFERENCE / "helseforetaksomrader.csv", infer_schema=False)
         self.areas = (
             kommuner.join(fylker, on="fylkesnummer").join(mapping.drop("source"), on="kommunenummer")
-            .join(hf, on="helsefellesskap_id").sort("kommunenummer")
+            .join(hf.drop("source"), on="helsefellesskap_id").join(classes.drop("source"), on="kommunenummer")
+            .sort("kommunenummer")
         )
-        self.kommuner = self.areas["kommunenummer"].to_list()
-        self.hf_of = dict(zip(self.areas["kommunenummer"], self.areas["helsefellesskap_id"]))
-        self.fylke_of = dict(zip(self.areas["kommunenummer"], self.areas["fylkesnummer"]))
+        split = set(bydeler["kommunenummer"].to_list())
+        self.parents_of: dict[str, dict[str, str]] = {}
+        for row in self.areas.iter_rows(named=True):
+            common = {"kommune": row["kommunenummer"], "helsefellesskap": row["helsefellesskap_id"], "rhf": row["rhf"],
+                      "fylke": row["fylkesnummer"], "sentralitet": row["sentralitetsklasse"],
+                      "kostragruppe": row["kostragruppe"], "land": "0"}
+            if row["kommunenummer"] in split:
+                for b in bydeler.filter(pl.col("kommunenummer") == row["kommunenummer"]).iter_rows(named=True):
+                    self.parents_of[b["bydel"]] = {**common, "bydel": b["bydel"], "helseforetak": b["helseforetak_id"]}
+            else:
+                self.parents_of[row["kommunenummer"]] = {**common, "helseforetak": row["helseforetak_id"]}
+        self.kommuner = sorted(self.parents_of)  # the area units
+        self.hf_of = {u: p["helsefellesskap"] for u, p in self.parents_of.items()}
+        self.fylke_of = {u: p["fylke"] for u, p in self.parents_of.items()}
         self.rhf_of_hf = dict(zip(hf["helsefellesskap_id"], hf["rhf"]))
         self.names: dict[str, dict[str, str]] = {
             "kommune": dict(zip(self.areas["kommunenummer"], self.areas["kommunenavn"])),
+            "bydel": dict(zip(bydeler["bydel"], bydeler["bydelsnavn"])),
             "helsefellesskap": dict(zip(hf["helsefellesskap_id"], hf["helsefellesskap_navn"])),
             "helsefellesskap_kort": dict(zip(hf["helsefellesskap_id"], hf["kortnavn"])),
-            "helseforetak": dict(zip(hf["helsefellesskap_id"], hf["helseforetak"])),
+            "helseforetak": dict(zip(areas_hf["helseforetak_id"], areas_hf["helseforetak_navn"])),
+            "helseforetak_full": dict(zip(areas_hf["helseforetak_id"], areas_hf["helseforetak"])),
             "rhf": {r: r for r in hf["rhf"].unique().to_list()},
             "fylke": dict(zip(fylker["fylkesnummer"], fylker["fylkesnavn"])),
             "land": {"0": "Hele landet"},
@@ -97,10 +119,9 @@ class Reference:
     def members(self, *, hf: str | None = None, fylke: str | None = None) -> list[str]:
         return [k for k in self.kommuner if (hf is None or self.hf_of[k] == hf) and (fylke is None or self.fylke_of[k] == fylke)]
 
-    def parents(self, kommune: str) -> dict[str, str]:
-        hf = self.hf_of[kommune]
-        return {"kommune": kommune, "helsefellesskap": hf, "rhf": self.rhf_of_hf[hf],
-                "fylke": self.fylke_of[kommune], "land": "0"}
+    def parents(self, unit: str) -> dict[str, str]:
+        """Every area the unit belongs to, by level (its own row included: kommune or bydel)."""
+        return self.parents_of[unit]
 
 
 # --- the designed rows -------------------------------------------------------------------------
@@ -335,13 +356,11 @@ class Truth:
         return sorted(y for y in years if ind.first_year is None or y >= ind.first_year)
 
     def pooled(self, indicator_id: str) -> list[tuple[int, int]]:
-        """Fixed three-year windows ending in the latest year (the published pooled periods)."""
-        years = self.years(indicator_id)
-        windows, end = [], max(years, default=None)
-        while end is not None and all(y in years for y in range(end - POOLING_YEARS + 1, end + 1)):
-            windows.append((end - POOLING_YEARS + 1, end))
-            end -= POOLING_YEARS
-        return windows
+        """The fixed three-year windows anchored at 2020 (2020-2022, 2023-2025, ...) whose years all have data."""
+        years = set(self.years(indicator_id))
+        starts = {y - (y - POOLING_EPOCH) % POOLING_YEARS for y in years}
+        return sorted(((s, s + POOLING_YEARS - 1) for s in starts
+                       if all(y in years for y in range(s, s + POOLING_YEARS))), reverse=True)
 
     def periods(self, indicator_id: str) -> list[str]:
         if ("periods", indicator_id) not in self._cache:
@@ -427,28 +446,21 @@ class Truth:
 
     def relations(self, indicator_id: str, periods: list[str]) -> list[Relation]:
         """Additive relations between the reported cells of the given periods (cells carry the
-        period): each helsefellesskap and fylke is the sum of its kommuner, each RHF of its
-        helsefellesskap, the country of the RHF and of the fylker; a pooled cell is the sum of
-        its single years."""
+        period): every area of every level is the sum of its reported units (kommuner, and Oslo's
+        bydeler); a pooled cell is the sum of its single years."""
         relations = []
         for period in periods:
             present = self.cells(indicator_id, period)
-            kommuner = [k for (level, k) in present if level == "kommune"]
+            units = [a for (level, a) in present if a in self.parents_of and self.parents_of[a].get(level) == a
+                     and (level == "bydel" or "bydel" not in self.parents_of[a])]
             groups: dict[tuple, list] = defaultdict(list)
-            for k in kommuner:
-                parents = self.ref.parents(k)
-                groups[("helsefellesskap", parents["helsefellesskap"])].append(("kommune", k, period))
-                groups[("fylke", parents["fylke"])].append(("kommune", k, period))
-            hfs = sorted({a for (level, a) in present if level == "helsefellesskap"})
-            for hf in hfs:
-                groups[("rhf", self.ref.rhf_of_hf[hf])].append(("helsefellesskap", hf, period))
+            for u in units:
+                own = "bydel" if "bydel" in self.parents_of[u] else "kommune"
+                for level, area in self.parents_of[u].items():
+                    if level != own and (level, area) in present:
+                        groups[(level, area)].append((own, u, period))
             for level, area in sorted(groups):
                 relations.append(Relation((level, area, period), tuple(groups[(level, area)])))
-            land = ("land", "0", period)
-            rhfs = sorted({a for (level, a) in present if level == "rhf"})
-            fylker = sorted({a for (level, a) in present if level == "fylke"})
-            relations.append(Relation(land, tuple(("rhf", r, period) for r in rhfs)))
-            relations.append(Relation(land, tuple(("fylke", f, period) for f in fylker)))
         for window in self.pooled(indicator_id):
             label = period_label(window)
             if label not in periods:

@@ -106,11 +106,11 @@ def twin_of(at) -> tuple[object, list[dict]]:
 
 
 MAP_STATES = [
-    ("oversikt", {"indicator": "eldre_oh_innleggelser_80"}, "ov_indicator", "helsefellesskap_id", "deviation", 19),
+    ("oversikt", {"indicator": "eldre_oh_innleggelser_80"}, "ov_indicator", "helsefellesskap_id", "significance", 19),
     ("oversikt", {"indicator": "psyk_tvangsinnleggelser_18", "period": "2023-2025", "level": "kommune",
                   "colour": "significance"}, "ov_indicator", "kommunenummer", "significance", 357),
     ("kommuner", {"scope": "fylke", "area": "55", "indicator": "eldre_reinnleggelse_30d_67"}, "ko_indicator",
-     "kommunenummer", "deviation", 21),
+     "kommunenummer", "significance", 21),
     ("helsefellesskap", {"area": "finnmark", "indicator": "kreft_sp1_behovskartlegging"}, "hf_indicator",
      "kommunenummer", "deviation", None),
 ]

@@ -76,3 +76,54 @@ def test_public_deployment_does_not_offer_the_deck(monkeypatch):
         assert "interne versjonen" in page_text(at)
     finally:
         settings.cache_clear()
+
+
+# --- issue 14: Oslo's hospital sectors, bydeler and the classes by sentralitet ------------------
+
+def _frame_with(at, column):
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
+def test_oslo_profile_shows_its_four_hospital_sectors_and_bydeler():
+    """Oslo's profile lists OUS, Lovisenberg and Diakonhjemmet, notes that Grorud and Stovner are in
+    Ahus's area (SKDE), and shows the bydeler in a table and a tile map with Norwegian names."""
+    import indicators
+    import polars as pl
+
+    at = app("helsefellesskap", {"area": "oslo", "indicator": "eldre_reinnleggelse_30d_67"})
+    assert_clean(at)
+    text = page_text(at)
+    assert "Oslos sykehussektorer" in text
+    assert "Grorud" in text and "Stovner" in text and "Ahus" in text
+    sectors = next(f for f in _frame_with(at, "Helseforetaksområde") if "Bydel" not in f.columns)
+    assert set(sectors["Helseforetaksområde"]) == {"OUS", "Lovisenberg", "Diakonhjemmet", "Akershus"}
+    # The values are the engine's helseforetak level, for the year the kommune map shows.
+    ind = indicators.load_catalogue().indicator("eldre_reinnleggelse_30d_67")
+    year = max(indicators.available_years(ind.id))
+    engine = indicators.compute(ind.id, "helseforetak", years=[year]).filter(pl.col("area_id") == "lovisenberg")
+    value_column = next(c for c in sectors.columns if c.startswith("Verdi"))
+    shown = sectors[sectors["Helseforetaksområde"] == "Lovisenberg"][value_column].iloc[0]
+    assert shown == pytest.approx(engine["value"][0])
+    bydeler = next(f for f in _frame_with(at, "Bydel") if "Helseforetaksområde" in f.columns and "Nevner" in f.columns)
+    assert len(bydeler) == 18  # 15 bydeler, Sentrum, Marka and "uoppgitt bydel"
+    sector_of = dict(zip(bydeler["Bydel"], bydeler["Helseforetaksområde"]))
+    assert sector_of["Grorud"] == "Akershus" and sector_of["Frogner"] == "Diakonhjemmet"
+    assert sector_of["Gamle Oslo"] == "Lovisenberg" and sector_of["Sagene"] == "OUS"
+    assert not any(str(b).startswith("0301") for b in bydeler["Bydel"])  # names, not codes
+    assert any(t.startswith("Reinnleggelse 30 d 67+: bydelene i Oslo") for t in figure_titles(at))
+
+
+def test_other_helsefellesskap_has_no_sector_section_but_sentralitet():
+    at = app("helsefellesskap", {"area": "troms-ofoten", "indicator": "eldre_reinnleggelse_30d_67"})
+    assert_clean(at)
+    text = page_text(at)
+    assert "Oslos sykehussektorer" not in text
+    assert "Etter sentralitet" in text and "Kommunene i Troms og Ofoten etter sentralitet" in text
+    members = next(f for f in _frame_with(at, "Sentralitet") if "Kommune" in f.columns)
+    assert len(members) == 24  # the kommuner of Troms og Ofoten (Lødingen included)
+    assert set(members["Sentralitet"]) <= {"Sentralitet 1 (mest sentral)", "Sentralitet 2", "Sentralitet 3",
+                                           "Sentralitet 4", "Sentralitet 5", "Sentralitet 6 (minst sentral)"}
+    # Tromsø (5501) is class 3 in SSB's index (2020, issue 14 appendix), Lødingen (1851) class 6.
+    tromso = members[members["Kommune"].str.startswith("Tromsø")]["Sentralitet"].iloc[0]
+    lodingen = members[members["Kommune"] == "Lødingen"]["Sentralitet"].iloc[0]
+    assert tromso == "Sentralitet 3" and lodingen == "Sentralitet 6 (minst sentral)"

@@ -64,3 +64,47 @@ def test_bad_url_parameters_fall_back(params, fragment):
     assert_clean(at)
     assert fragment in warnings_text(at)
     assert figure_titles(at)
+
+
+# --- issue 14: compare with similar kommuner (the KOSTRA group as a second benchmark) -----------
+
+def test_kostra_group_is_a_second_benchmark():
+    """Harstad (5503) is in KOSTRA group 9 (SSB 2024): its group's value stands beside the country,
+    computed at the engine's kostragruppe level, and the table names each kommune's group."""
+    import indicators
+    import polars as pl
+
+    from data_loaders import reference
+    from ui import text as ui_text
+
+    at = app("kommuner", {**TROMS, "kommune": "5503"})
+    assert_clean(at)
+    assert at.selectbox(key="ko_kommune").value == "5503"
+    assert at.query_params["kommune"] == "5503"
+    text = page_text(at)
+    assert "Sammenlign med lignende kommuner" in text
+    assert "KOSTRA-gruppe 9" in text and "Hele landet" in text
+    metrics = {m.label: m.value for m in at.metric}
+    harstad_label = next(label for label in metrics if label.startswith("Harstad"))
+    group_label = next(label for label in metrics if label.startswith("KOSTRA-gruppe 9 ("))
+    members = [k for k, g in zip(reference.area_table()["kommunenummer"], reference.area_table()["kostragruppe"])
+               if g == "EKG09"]
+    assert group_label == f"KOSTRA-gruppe 9 ({len(members)} kommuner)" and "5503" in members
+    # The group's value shown is the engine's kostragruppe row for the same year (the page does not sum).
+    ind = indicators.load_catalogue().indicator("eldre_reinnleggelse_30d_67")
+    year = max(indicators.available_years(ind.id))
+    group = indicators.compute(ind.id, "kostragruppe", years=[year]).filter(pl.col("area_id") == "EKG09")
+    assert metrics[group_label] == ui_text.with_unit(ind, group["value"][0])
+    assert metrics[harstad_label] != "–"
+    table = kommune_table(at)
+    assert "KOSTRA-gruppe" in table.columns
+    harstad = table[table["Kommune"] == harstad_label].iloc[0]
+    assert harstad["KOSTRA-gruppe"] == "KOSTRA-gruppe 9"
+    assert not any(str(v).startswith("EKG") for v in table["KOSTRA-gruppe"])  # no raw ids
+
+
+def test_unknown_kommune_in_the_link_falls_back():
+    at = app("kommuner", {**TROMS, "kommune": "9999"})
+    assert_clean(at)
+    assert "ukjent kommune" in warnings_text(at)
+    assert at.selectbox(key="ko_kommune").value != "9999"

@@ -14,7 +14,7 @@ def test_catalogue_method_provenance_and_attribution():
     assert synthetic_banner_shown(at)
     text = page_text(at)
     for fragment in ("Anonymisering", "Standardisering", "Norges befolkning", "Kartverket", "CC BY 4.0", "Haram",
-                     "Datagrunnlag og versjoner", "Tidsregel", "sekundær"):
+                     "Datagrunnlag og versjoner", "Faste treårsperioder", "Sekundær"):
         assert fragment.lower() in text.lower(), fragment
     import indicators
 

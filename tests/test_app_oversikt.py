@@ -88,3 +88,47 @@ def test_bad_url_parameters_give_a_friendly_message(params, fragment):
     assert fragment in warnings_text(at)
     assert at.title[0].value.startswith("Oversikt")
     assert figure_titles(at)  # the page falls back to defaults and still draws
+
+
+# --- issue 14: the indicator by sentralitet class -----------------------------------------------
+
+def test_sentralitet_bars_and_table_follow_the_engine():
+    """Classes 1-6 in order, Norwegian labels, values from the engine's sentralitet level."""
+    import indicators
+    import polars as pl
+
+    at = app(None, {"indicator": "eldre_reinnleggelse_30d_67", "period": "2024"})
+    assert_clean(at)
+    assert "Etter sentralitet" in page_text(at)
+    fig = next(f for f in plotly_figures(at) if "etter sentralitet" in str(f["layout"]["title"]["text"]))
+    bars = fig["data"][0]
+    assert bars["y"][0] == "Sentralitet 1 (mest sentral)" and bars["y"][-1] == "Sentralitet 6 (minst sentral)"
+    assert fig["data"][0]["error_x"]["array"]  # intervals drawn
+    engine = indicators.compute("eldre_reinnleggelse_30d_67", "sentralitet", years=[2024]).sort("area_id")
+    assert bars["x"] == pytest.approx(engine["value"].to_list())
+    table = next(d.value for d in at.dataframe if "Sentralitet" in d.value.columns and "Nevner" in d.value.columns)
+    assert table["Sentralitet"].tolist() == [bars["y"][i] for i in range(6)]
+    assert table["Nevner"].tolist() == pytest.approx(engine["denominator"].to_list())
+
+
+@pytest.mark.parametrize("level, areas, polygons, first_name", [
+    ("helseforetak", 21, 19, None),  # OUS, Lovisenberg, Diakonhjemmet are Oslo's bydeler: Oslo is one grey polygon
+    ("sentralitet", 6, 6, "Sentralitet 1 (mest sentral)"),
+    ("kostragruppe", 17, 17, "KOSTRA-gruppe 1"),
+])
+def test_map_levels_from_the_url(level, areas, polygons, first_name):
+    at = app(None, {"indicator": "eldre_reinnleggelse_30d_67", "period": "2024", "level": level})
+    assert_clean(at)
+    assert at.segmented_control(key="ov_level").value == level
+    assert at.query_params["level"] == level
+    features = deck_specs(at)[0]["layers"][0]["data"]["features"]
+    assert len(features) == polygons
+    twin = next(d.value for d in at.dataframe if "Farge i kartet" in d.value.columns)
+    assert len(twin) == areas
+    names = twin.iloc[:, 0].tolist()
+    assert not any(str(n).startswith("EKG") for n in names)
+    if first_name:
+        assert first_name in names
+    if level == "helseforetak":
+        assert {"OUS", "Lovisenberg", "Diakonhjemmet", "Akershus"} <= set(names)
+        assert "fire sykehussektorer" in page_text(at)

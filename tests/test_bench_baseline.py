@@ -1,9 +1,12 @@
 """The benchmark's pandas baseline (bench/pandas_baseline.py) computes what the engine computes.
 
 The engine is the reference: for a rate, a proportion, a standardised indicator, one with
-local coverage and pooled periods, every unmasked value, limit and significance must agree
-to 1e-9, and both must mask the same cells for the same reason. Otherwise the benchmark's
-ratio would compare different work.
+local coverage and pooled periods, on every level (bydel, kommune, helsefellesskap, SKDE's
+helseforetak areas, RHF, fylke, sentralitet, KOSTRA group, land), every unmasked value, limit
+and significance must agree to 1e-9. The baseline takes the engine's suppression masks (see
+its docstring), so the masks agree by construction; what is checked is that the baseline's own
+sums over the area units give the engine's numbers. Otherwise the benchmark's ratio would
+compare different work.
 """
 
 from __future__ import annotations
@@ -72,15 +75,17 @@ def test_pooled_periods_agree_with_the_engine(tables, full_table, indicator_id):
 
 
 def test_the_cases_exercise_every_flag(tables, full_table):
-    """The comparison is only as strong as the cells it covers: masks of every kind occur, and a
-    reporting kommune with nothing counted."""
-    flags = set()
+    """The comparison is only as strong as the cells it covers: every public flag occurs, the masks
+    come from both reasons, and a reporting kommune with nothing counted."""
+    flags, reasons = set(), set()
     for indicator_id in CASES:
         ind = load_catalogue().indicator(indicator_id)
         full = full_table(indicator_id)
+        reasons |= set(full["suppression"].dropna())
         for pooled in (False, True):
             flags |= set(baseline.level_table(tables, full, ind, "kommune", pooled=pooled)["flag"])
-    assert flags == {"ok", "not_reported", "small_count", "secondary", "forced", "too_few_to_standardise"}
+    assert flags == {"ok", "not_reported", "suppressed", "too_few_to_standardise"}
+    assert {"small_count", "secondary"} <= reasons
     ind = load_catalogue().indicator("psyk_reinnleggelse_30d")
     kommuner = baseline.level_table(tables, full_table(ind.id), ind, "kommune")
     empty = kommuner[(kommuner["reporting_kommuner"] > 0) & (kommuner["denominator"] == 0)]
@@ -96,6 +101,20 @@ def test_compare_reports_a_changed_value_and_a_changed_mask(tables, full_table):
     nudged.loc[shown, "upper_95"] *= 1 + 1e-7
     assert any(p.startswith("upper_95") for p in baseline.compare(engine, nudged))
     unmasked = ours.copy()
-    masked = unmasked.index[unmasked["flag"] == "small_count"][0]
+    masked = unmasked.index[unmasked["flag"] == "suppressed"][0]
     unmasked.loc[masked, "flag"] = "ok"
     assert any(p.startswith("flag") for p in baseline.compare(engine, unmasked))
+
+
+def test_the_new_levels_sum_the_area_units(tables):
+    """Oslo's bydeler are units of their own; the kommune, helseforetak, sentralitet and KOSTRA levels
+    are sums of units, with kommuner (not units) counted in total_kommuner."""
+    levels = tables.levels
+    assert len(levels) == len(set(levels["kommunenummer"]))
+    oslo = levels[levels["kommune"] == "0301"]
+    assert len(oslo) == 18 and oslo["bydel"].notna().all()
+    assert set(oslo.loc[oslo["bydel"].isin(["030110", "030111"]), "helseforetak_id"]) == {"ahus"}
+    assert levels.groupby("helseforetak_id")["kommune"].nunique()["ahus"] == 1 + levels[
+        (levels["helseforetak_id"] == "ahus") & levels["bydel"].isna()]["kommune"].nunique()
+    assert set(levels["sentralitet"]) == {str(i) for i in range(1, 7)}
+    assert levels["kostragruppe"].nunique() == 17

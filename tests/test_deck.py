@@ -8,6 +8,7 @@ test-artifacts/deck/<helsefellesskap>/slide-N.png for a human to look at.
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -162,3 +163,44 @@ def test_deck_renders_to_png(decks, artifacts_dir, monkeypatch):
         pngs = sorted(folder.glob("slide-*.png"))
         assert len(pngs) == len(Presentation(io.BytesIO(decks[hf_id])).slides)
         assert all(p.stat().st_size > 10_000 for p in pngs)
+
+
+@pytest.mark.parametrize("hf_id", HF_IDS)
+def test_every_slide_has_a_real_title(decks, hf_id):
+    """PowerPoint's outline and screen readers read the title placeholder: every slide has one, filled."""
+    presentation = Presentation(io.BytesIO(decks[hf_id]))
+    titles = []
+    for slide in presentation.slides:
+        title = slide.shapes.title
+        assert title is not None and title.is_placeholder, "a title placeholder on every slide"
+        assert title.text_frame.text.strip()
+        titles.append(title.text_frame.text)
+    hf = indicators.data.helsefellesskap(indicators.current_key()).filter(pl.col("helsefellesskap_id") == hf_id)
+    assert titles[0] == hf["helsefellesskap_navn"][0]
+    assert titles[1] == "Oversikt: alle indikatorer" and titles[-1] == "Definisjoner"
+    assert len(set(titles[1:])) >= 6
+
+
+@pytest.mark.parametrize("hf_id", HF_IDS)
+def test_no_developer_text_and_trend_header_names_its_years(decks, hf_id):
+    presentation = Presentation(io.BytesIO(decks[hf_id]))
+    text = " ".join(t for slide in presentation.slides for t in slide_texts(slide))
+    for developer in ("catalogue.yaml", "indicators/", ".py", "assets/", "STYRING_"):
+        assert developer not in text
+    header = summary_rows(presentation)[0]
+    trend = next(h for h in header if h.startswith("Trend"))
+    assert "(5 år)" not in trend
+    years = [int(y) for y in re.findall(r"\d{4}", trend)]
+    if years:  # "Trend 2021–2025": five years, ending in the summary's latest year
+        assert years[1] - years[0] == 4
+
+
+def test_sami_and_kven_names_are_never_cut():
+    from indicators import deck_charts
+
+    assert deck_charts._short("Gáivuotna - Kåfjord - Kaivuono") == "Kåfjord"
+    assert deck_charts._short("Porsanger - Porsáŋgu - Porsanki") == "Porsanger"
+    assert deck_charts._short("Deatnu - Tana") == "Deatnu - Tana"  # fits: the full name
+    assert deck_charts._short("Storfjord - Omasvuotna - Omasvuono") == "Storfjord"
+    for name in deck_charts.NORWEGIAN_NAMES:
+        assert "…" not in deck_charts._short(name)

@@ -10,6 +10,7 @@ import pytest
 from data_loaders import reference, store
 from data_loaders.demo import build_demo_store, generate, load_parameters
 from data_loaders.schema import AGE_BAND_LABELS
+from tests.conftest import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,84 @@ def _kommune_totals(demo, year=2024) -> dict[str, int]:
 
 def test_population_totals_are_plausible(demo):
     totals = _kommune_totals(demo)
-    assert len(totals) == 357
-    assert 5_450_000 < sum(totals.values()) < 5_650_000  # Norway 1.1.2024: 5 550 203
-    assert 650_000 < totals["0301"] < 760_000  # Oslo
+    assert len(totals) == 374  # area units: 356 unsplit kommuner and Oslo's 18 bydeler
+    assert sum(totals.values()) == 5_550_203  # Norway 1.1.2024 (SSB)
+    assert sum(v for k, v in totals.items() if k.startswith("0301")) == 717_710  # Oslo, summed over its bydeler
     assert min(totals.values()) < 400  # Utsira
     assert sorted(totals.values())[10] < 1_000  # a handful of kommuner with a few hundred people
     by_year = demo.population.group_by("year").agg(pl.col("population").sum()).sort("year")["population"].to_list()
     assert by_year == sorted(by_year)  # the country grows
+
+
+def _shares(demo, year: int) -> pl.DataFrame:
+    return demo.population.filter(pl.col("year") == year).group_by("kommunenummer").agg(
+        pl.col("population").sum().alias("total"),
+        (pl.col("population").filter(pl.col("age_band").is_in(OLD_67)).sum() / pl.col("population").sum() * 100).alias("s67"),
+        (pl.col("population").filter(pl.col("age_band").is_in(OLD_67[3:])).sum() / pl.col("population").sum() * 100)
+        .alias("s80"),
+    )
+
+
+OLD_67 = ["67-69", "70-74", "75-79", "80-84", "85-89", "90+"]
+@pytest.mark.parametrize(("unit", "total_2024", "share_67", "share_80"), [
+    ("0301", 717_710, 11.5, 3.2),  # Oslo (summed over its bydeler)
+    ("5544", 4_794, 20.7, 5.5),  # Nordreisa: the issue's example (the old demo gave 26 297)
+    ("1824", 13_469, 20.2, 6.3),  # Vefsn (the old demo gave 1 193)
+    ("4207", 9_279, 19.5, 5.8),  # Flekkefjord
+    ("1151", 215, 18.6, 4.7),  # Utsira
+    ("030110", 28_065, 12.2, 3.5),  # Grorud
+    ("030116", 1_528, 2.6, 0.7),  # Sentrum
+])
+def test_named_units_follow_ssb(demo, unit, total_2024, share_67, share_80):
+    shares = _shares(demo, 2024).rename({"kommunenummer": "unit"})
+    if unit == "0301":
+        row = demo.population.filter((pl.col("year") == 2024) & pl.col("kommunenummer").str.starts_with("0301"))
+        total = row["population"].sum()
+        s67 = row.filter(pl.col("age_band").is_in(OLD_67))["population"].sum() / total * 100
+        s80 = row.filter(pl.col("age_band").is_in(OLD_67[3:]))["population"].sum() / total * 100
+    else:
+        total, s67, s80 = shares.filter(pl.col("unit") == unit).select("total", "s67", "s80").row(0)
+    assert abs(total / total_2024 - 1) <= 0.02
+    assert abs(s67 - share_67) <= 1.0 and abs(s80 - share_80) <= 1.0
+
+
+def test_every_unit_follows_the_appendix(demo):
+    """Every kommune and Oslo bydel: 2024 total within 2 %, shares 67+ and 80+ within one
+    percentage point, and the 2020 -> 2024 change in the right direction."""
+    facts = reference.load_befolkning()
+    joined = _shares(demo, 2024).join(
+        _shares(demo, 2020).select("kommunenummer", pl.col("total").alias("total_2020")), on="kommunenummer"
+    ).join(facts, left_on="kommunenummer", right_on="kode", how="left")
+    assert joined.height == 374 and joined["folketall_2024"].null_count() == 0
+    assert (joined["total"] / joined["folketall_2024"] - 1).abs().max() <= 0.02
+    shares = joined.filter(pl.col("andel_67_pluss").is_not_null())
+    assert shares.height == 373  # all but "uoppgitt bydel"
+    assert (shares["s67"] - shares["andel_67_pluss"]).abs().max() <= 1.0
+    assert (shares["s80"] - shares["andel_80_pluss"]).abs().max() <= 1.0
+    both = joined.filter(pl.col("folketall_2020").is_not_null())
+    ssb_change = (both["folketall_2024"] - both["folketall_2020"]).sign()
+    demo_change = (both["total"] - both["total_2020"]).sign()
+    assert (ssb_change == demo_change).all()
+    # Ålesund and Haram (one kommune in 2020) take Møre og Romsdal's growth: both grow a little.
+    for unit in ("1508", "1580"):
+        row = joined.filter(pl.col("kommunenummer") == unit).row(0, named=True)
+        assert 1.0 < row["total"] / row["total_2020"] < 1.05
+
+
+def test_demo_population_matches_the_ssb_parquet(demo):
+    path = shared_path("real", "ssb-population-kommune.parquet")
+    ssb = (
+        pl.read_parquet(path).filter(pl.col("year") == 2024)
+        .group_by("area_code").agg(pl.col("population").sum().alias("ssb"))
+    )
+    ours = pl.DataFrame(list(_kommune_totals(demo).items()), schema=["area_code", "demo"], orient="row")
+    kommuner = ours.with_columns(pl.col("area_code").str.slice(0, 4)).group_by("area_code").agg(pl.col("demo").sum())
+    joined = kommuner.join(ssb, on="area_code")
+    assert joined.height == 357
+    assert (joined["demo"] / joined["ssb"] - 1).abs().max() <= 0.02
+    bydeler = ours.filter(pl.col("area_code").str.len_chars() == 6).join(ssb, on="area_code")
+    assert bydeler.height == 17  # Oslo's bydeler with SSB figures (030199 has none)
+    assert (bydeler["demo"] / bydeler["ssb"] - 1).abs().max() <= 0.02
 
 
 def test_rural_kommuner_are_older_than_cities(demo):
@@ -115,7 +187,7 @@ def test_calibrated_to_published_national_levels(demo):
 
 
 def test_psychiatric_share_ranges_from_ostfold_to_finnmark(demo):
-    areas = reference.area_table().select("kommunenummer", "helsefellesskap_id")
+    areas = reference.unit_table().select(pl.col("unit").alias("kommunenummer"), "helsefellesskap_id")
     cells = demo.population.filter((pl.col("year") == 2021) & pl.col("age_band").is_in(ADULT)).join(
         demo.counts.filter((pl.col("measure_id") == "npr_alvorlig_psykisk_lidelse") & (pl.col("year") == 2021)),
         on=["year", "kommunenummer", "sex", "age_band"], how="left",
@@ -139,7 +211,7 @@ def test_pakkeforlop_hjem_coverage_rises_and_local_registration_is_a_minority(de
     assert coverage == sorted(coverage) and coverage[0] < 0.2 < 0.5 < coverage[-1]
     for measure, most in (("lokal_behovskartlegging_sp2", 0.25), ("lokal_behovskartlegging_sp3", 0.15)):
         reporting = demo.coverage.filter(pl.col("measure_id") == measure)["kommunenummer"].n_unique()
-        assert 0 < reporting < most * 357, measure
+        assert 0 < reporting < most * 374, measure
     sp3_years = demo.coverage.filter(pl.col("measure_id") == "lokal_behovskartlegging_sp3")["year"].unique().to_list()
     assert 2025 not in sp3_years  # 12-18 months after a 2025 diagnosis has not happened yet
 
@@ -155,16 +227,23 @@ def test_store_round_trip_keeps_every_row(demo, tmp_path):
     assert store.load_coverage(engine).height == demo.coverage.height
     assert store.is_synthetic(engine)
     assert store.load_areas(engine).height == 357
+    # The store's reference tables give the same area units as the reference files.
+    units = store.load_units(engine)
+    expected = reference.unit_table().select(units.columns)
+    assert units.equals(expected)
+    assert store.load_helseforetak(engine).height == 21
+    assert store.load_groups(engine).group_by("level").len().sort("level").rows() == [("kostragruppe", 17), ("sentralitet", 6)]
     datasets = store.load_datasets(engine)
     assert datasets["synthetic"].to_list() == [True]
     assert datasets["row_count"][0] == demo.population.height + demo.counts.height + demo.coverage.height
 
 
 def test_totals_are_consistent_across_grains(demo):
-    areas = reference.area_table()
+    areas = reference.unit_table().with_columns(pl.col("unit").alias("kommunenummer"))
     oh = demo.counts.filter(pl.col("measure_id") == "npr_oh_innleggelser").join(areas, on="kommunenummer")
     national = oh["count"].sum()
-    for column in ("helsefellesskap_id", "fylkesnummer", "rhf"):
+    assert oh.height == demo.counts.filter(pl.col("measure_id") == "npr_oh_innleggelser").height  # every unit is known
+    for column in ("helsefellesskap_id", "helseforetak_id", "fylkesnummer", "rhf", "sentralitet", "kostragruppe"):
         assert oh.group_by(column).agg(pl.col("count").sum())["count"].sum() == national
     by_sex = oh.group_by("sex").agg(pl.col("count").sum())["count"].sum()
     by_band = oh.group_by("age_band").agg(pl.col("count").sum())["count"].sum()

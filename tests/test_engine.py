@@ -14,7 +14,10 @@ from indicators.engine import SUPPRESSION_FLAGS, _period_table
 
 CATALOGUE = load_catalogue()
 ALL_IDS = [i.id for i in CATALOGUE.indicators]
-AREA_COUNTS = {"kommune": 357, "helsefellesskap": 19, "helseforetak": 19, "rhf": 4, "fylke": 15, "land": 1}
+# Oslo's 18 bydeler (15, Sentrum, Marka, uoppgitt); 357 kommuner (Oslo once, above its bydeler);
+# SKDE's 21 helseforetak areas; SSB's six sentralitet classes and 17 KOSTRA groups.
+AREA_COUNTS = {"bydel": 18, "kommune": 357, "helsefellesskap": 19, "helseforetak": 21, "rhf": 4, "fylke": 15,
+               "sentralitet": 6, "kostragruppe": 17, "land": 1}
 
 
 def test_catalogue_covers_the_four_groups_and_pakkeforlop_hjem():
@@ -143,8 +146,8 @@ def test_sp1_does_not_exist_before_2022():
 
 
 def test_requests_that_cannot_be_answered_say_why():
-    with pytest.raises(IndicatorRequestError, match="unknown level 'bydel'"):
-        compute("eldre_oh_innleggelser_80", "bydel")
+    with pytest.raises(IndicatorRequestError, match="unknown level 'grunnkrets'"):
+        compute("eldre_oh_innleggelser_80", "grunnkrets")
     with pytest.raises(KeyError, match="unknown indicator 'nope'"):
         compute("nope", "kommune")
     with pytest.raises(IndicatorRequestError, match="not a published pooled period"):
@@ -165,19 +168,41 @@ def test_significance_follows_the_confidence_interval():
     assert set(lower["assessment"].unique().to_list()) == {"better"}
 
 
-def test_helseforetak_level_mirrors_helsefellesskap_with_hospital_names():
-    hf = compute("eldre_oh_innleggelser_80", "helsefellesskap", years=[2024])
-    ho = compute("eldre_oh_innleggelser_80", "helseforetak", years=[2024])
-    assert hf["value"].to_list() == ho["value"].to_list()
-    assert "Universitetssykehuset Nord-Norge HF (UNN)" in ho["area_name"].to_list()
+def test_helseforetak_areas_follow_skde_with_oslos_sectors():
+    """The 21 helseforetak areas are sums of their units: Ahus's area is the Ahus helsefellesskap
+    plus Grorud and Stovner; Oslo's four sectors add up to Oslo (independent sums of the raw rows)."""
+    key = indicators.current_key()
+    table = _period_table(key, "psyk_tvangsinnleggelser_18", Period(2024, 2024))
+    value = {(level, area): n for level, area, n in table.select("level", "area_id", "numerator").iter_rows()}
+    assert sum(1 for level, _ in value if level == "helseforetak") == 21
+    assert value[("helseforetak", "troms-ofoten")] == value[("helsefellesskap", "troms-ofoten")]  # UNN
+    assert value[("helseforetak", "ahus")] == (
+        value[("helsefellesskap", "ahus")] + value[("bydel", "030110")] + value[("bydel", "030111")])
+    sectors = ("ous", "lovisenberg", "diakonhjemmet")
+    oslo = value[("kommune", "0301")]
+    assert sum(value[("helseforetak", s)] for s in sectors) + value[("bydel", "030110")] + value[("bydel", "030111")] == oslo
+    assert oslo == sum(n for (level, area), n in value.items() if level == "bydel")
+    sql = ("SELECT SUM(count) FROM event_count WHERE measure_id='npr_tvangsinnleggelser' AND year=2024 "
+           "AND kommunenummer IN ('030101','030102','030104') AND age_band NOT IN ('0-4','5-9','10-14','15-17')")
+    assert value[("helseforetak", "lovisenberg")] == _raw(sql)
+    # Kommuner are counted once: Oslo (18 bydeler) is one kommune of its levels and of Ahus's area.
+    kommuner = {(level, area): (t, r) for level, area, t, r in
+                table.select("level", "area_id", "total_kommuner", "reporting_kommuner").iter_rows()}
+    assert kommuner[("kommune", "0301")] == kommuner[("helsefellesskap", "oslo")] == (1, 1)
+    assert kommuner[("helseforetak", "ahus")] == (22, 22)  # the 21 kommuner of the helsefellesskap and Oslo
+    assert kommuner[("land", "0")] == (357, 357) and kommuner[("bydel", "030110")] == (1, 1)
+    names = compute("eldre_oh_innleggelser_80", "helseforetak", years=[2024])["area_name"].to_list()
+    assert names[:2] == ["Finnmark", "UNN"] and {"OUS", "Lovisenberg", "Diakonhjemmet", "Akershus"} <= set(names)
 
 
 def test_profile_ranks_among_the_nineteen():
     profile = indicators.profile("troms-ofoten", 2024)
     assert profile.height == len(CATALOGUE.indicators)
     row = profile.filter(pl.col("indicator_id") == "eldre_oh_innleggelser_80").row(0, named=True)
-    table = compute("eldre_oh_innleggelser_80", "helsefellesskap", years=[2024]).sort("value", descending=True)
+    # lower is better: rank 1 is the lowest value (issue 16: Troms og Ofoten was "18 av 19", second best)
+    table = compute("eldre_oh_innleggelser_80", "helsefellesskap", years=[2024]).sort("value")
     assert row["rank"] == table["area_id"].to_list().index("troms-ofoten") + 1
+    assert row["rank_rule"] == "1 = best"
     assert row["hf_min"] == pytest.approx(table["value"].min()) and row["hf_max"] == pytest.approx(table["value"].max())
     assert row["trend"] in {"increasing", "decreasing", "no_significant_change", "too_few_points"}
 
@@ -235,16 +260,25 @@ def test_standardised_rate_matches_the_validated_dsr_method_on_raw_rows():
     assert row["method"] == "Dobson"
 
 
-def test_each_stage_is_built_once_and_single_years_never_wait_for_the_pooled_stage(monkeypatch):
+def test_each_stage_is_built_once_and_single_years_never_wait_for_the_pooled_stage(monkeypatch, tmp_path):
     """Concurrent requests share one build per stage; a page asking for single years is not held up
     while the pooled stage (e.g. the server's warm-up) is still being computed. The pooled stage
     builds the single years first: it takes their published masks."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from indicators import computation, engine
+    import yaml
 
+    from indicators import computation, engine
+    from indicators.catalogue import CATALOGUE_PATH, _load
+
+    # Two indicators are enough to watch the stages (the whole catalogue would take minutes with no cache).
+    raw = yaml.safe_load(CATALOGUE_PATH.read_text(encoding="utf-8"))
+    raw["indicators"] = [i for i in raw["indicators"] if i["id"] in ("barn_bup_kontakt", "eldre_reinnleggelse_30d_67")]
+    (tmp_path / "catalogue.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setenv("STYRING_CATALOGUE", str(tmp_path / "catalogue.yaml"))
     monkeypatch.setenv("STYRING_CACHE_DIR", "off")
+    _load.cache_clear()
     engine.clear_caches()
     real = computation.catalogue_table
     calls: list[str] = []
@@ -255,7 +289,7 @@ def test_each_stage_is_built_once_and_single_years_never_wait_for_the_pooled_sta
         calls.append("pooled" if pooled else "single")
         if pooled:
             pooled_started.set()
-            assert release_pooled.wait(60)
+            assert release_pooled.wait(600)
         return real(key, request)
 
     monkeypatch.setattr(computation, "catalogue_table", observed)
@@ -263,14 +297,16 @@ def test_each_stage_is_built_once_and_single_years_never_wait_for_the_pooled_sta
     try:
         with ThreadPoolExecutor(2) as pooled_pool:
             pooled = [pooled_pool.submit(engine._tables, key, engine.POOLED) for _ in range(2)]
-            assert pooled_started.wait(60)
+            assert pooled_started.wait(600)
             with ThreadPoolExecutor(3) as pool:  # while the pooled stage is held mid-build
                 singles = list(pool.map(lambda _: engine._tables(key, engine.SINGLE_YEARS), range(3)))
             assert calls == ["single", "pooled"]
             assert all(tables is singles[0] for tables in singles)
             release_pooled.set()
-            assert pooled[0].result(60) is pooled[1].result(60)
+            assert pooled[0].result(600) is pooled[1].result(600)
         assert calls == ["single", "pooled"]
     finally:
         release_pooled.set()
         engine.clear_caches()
+        monkeypatch.delenv("STYRING_CATALOGUE")
+        _load.cache_clear()

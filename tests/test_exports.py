@@ -33,10 +33,11 @@ def read_back(content: bytes, fmt: str) -> pl.DataFrame:
     if fmt == "csv":
         assert content.startswith(b"\xef\xbb\xbf"), "the Norwegian CSV starts with a BOM for Excel"
         return pl.read_csv(io.BytesIO(content), separator=";", decimal_comma=True, schema_overrides=STRING_IDS,
-                           infer_schema_length=None)
+                           infer_schema_length=None, comment_prefix="#")
     if fmt == "csv-plain":
         assert not content.startswith(b"\xef\xbb\xbf")
-        return pl.read_csv(io.BytesIO(content), schema_overrides=STRING_IDS, infer_schema_length=None)
+        return pl.read_csv(io.BytesIO(content), schema_overrides=STRING_IDS, infer_schema_length=None,
+                           comment_prefix="#")
     if fmt == "xlsx":
         return pl.read_excel(io.BytesIO(content), sheet_name="data", engine="openpyxl", infer_schema_length=None)
     if fmt == "parquet":
@@ -68,7 +69,18 @@ def raw_numerators() -> dict[str, float]:
     return dict(zip(raw["area_id"].to_list(), raw["numerator"].to_list()))
 
 
-def assert_matches_engine(back: pl.DataFrame, table: pl.DataFrame) -> None:
+ROUNDED = ("csv", "csv-plain", "xlsx")  # values rounded to the indicator's display decimals
+
+
+def tolerance(fmt: str, column: str) -> float:
+    """Half a unit in the last shown decimal (the masked/local indicators here are per cent or
+    per 1 000: one decimal) for rounded formats; counts and full-precision formats stay exact."""
+    if fmt in ROUNDED and column not in ("teller", "nevner"):
+        return 0.05 + 1e-9
+    return 1e-9
+
+
+def assert_matches_engine(back: pl.DataFrame, table: pl.DataFrame, fmt: str = "parquet") -> None:
     assert back.height == table.height
     assert back["omraade_id"].cast(pl.String).to_list() == table["area_id"].to_list()
     assert back["periode"].cast(pl.String).to_list() == table["period"].to_list()
@@ -81,7 +93,8 @@ def assert_matches_engine(back: pl.DataFrame, table: pl.DataFrame) -> None:
             if e is None:
                 assert g is None, f"{export_col}: null became {g!r}"
             else:
-                assert g is not None and math.isclose(float(g), e, rel_tol=1e-9, abs_tol=1e-9), (export_col, e, g)
+                assert g is not None and math.isclose(float(g), e, rel_tol=1e-9,
+                                                      abs_tol=tolerance(fmt, export_col)), (export_col, e, g)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -91,7 +104,7 @@ def test_round_trip_equals_engine(masked_table, fmt):
     assert ext == {"csv-plain": "csv"}.get(fmt, fmt)
     assert mime
     back = read_back(content, fmt)
-    assert_matches_engine(back, masked_table)
+    assert_matches_engine(back, masked_table, fmt)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -99,7 +112,7 @@ def test_not_reported_stays_null(local_table, fmt):
     """"Ikke rapportert" is empty, never 0, in every format."""
     content, _, _ = exports.export_bytes(local_table, exports.export_metadata(LOCAL_IND, local_table), fmt)
     back = read_back(content, fmt)
-    assert_matches_engine(back, local_table)
+    assert_matches_engine(back, local_table, fmt)
     unreported = back.filter(pl.col("flagg") == NOT_REPORTED)
     assert unreported.height > 0
     for column in (*SENSITIVE, "nevner"):
@@ -125,19 +138,19 @@ def test_no_masked_figure_in_any_format(masked_table, raw_numerators, fmt):
 def test_refuses_unmasked_suppressed_row(masked_table):
     """Defence in depth: a masked row that regained a figure is refused in every format."""
     leaked = masked_table.with_columns(
-        pl.when(pl.col("flag") == "small_count").then(pl.lit(3.0)).otherwise(pl.col("numerator")).alias("numerator")
+        pl.when(pl.col("flag") == "suppressed").then(pl.lit(3.0)).otherwise(pl.col("numerator")).alias("numerator")
     )
     metadata = exports.export_metadata(MASKED_IND, masked_table)
     for fmt in FORMATS:
         with pytest.raises(exports.UnsafeExportError, match="suppressed or not reported"):
             exports.export_bytes(leaked, metadata, fmt)
     value_leak = masked_table.with_columns(
-        pl.when(pl.col("flag") == "secondary").then(pl.lit(12.5)).otherwise(pl.col("upper_95")).alias("upper_95")
+        pl.when(pl.col("flag") == "suppressed").then(pl.lit(12.5)).otherwise(pl.col("upper_95")).alias("upper_95")
     )
     with pytest.raises(exports.UnsafeExportError):
         exports.export_bytes(value_leak, metadata, "csv")
     denominator_leak = masked_table.with_columns(
-        pl.when(pl.col("flag") == "small_count").then(pl.lit(40.0)).otherwise(pl.col("denominator")).alias("denominator")
+        pl.when(pl.col("flag") == "suppressed").then(pl.lit(40.0)).otherwise(pl.col("denominator")).alias("denominator")
     )
     with pytest.raises(exports.UnsafeExportError):
         exports.export_bytes(denominator_leak, metadata, "parquet")
@@ -183,9 +196,11 @@ def test_csv_is_one_clean_table_with_metadata_columns(masked_table):
     metadata = exports.export_metadata(MASKED_IND, masked_table)
     content, _, _ = exports.export_bytes(masked_table, metadata, "csv")
     text = content.decode("utf-8-sig")
-    first = text.splitlines()[0]
-    assert first.startswith("indikator_id;nivaa;omraade_id;omraade;periode")
-    assert not any(line.startswith("#") for line in text.splitlines())
+    lines = text.splitlines()
+    # the synthetic-data warning is in the file itself: one comment line, then the table
+    assert lines[0].startswith("# SYNTETISKE DEMODATA")
+    assert lines[1].startswith("indikator_id;nivaa;omraade_id;omraade;periode")
+    assert sum(line.startswith("#") for line in lines) == 1
     back = read_back(content, "csv")
     for column in ("indikator", "definisjon", "teller_definisjon", "nevner_definisjon", "enhet", "standardisering",
                    "kilde", "uttrekksdato", "prikkingsregel", "syntetiske_data"):
@@ -194,10 +209,42 @@ def test_csv_is_one_clean_table_with_metadata_columns(masked_table):
     assert set(back["syntetiske_data"].to_list()) == {"ja"}
     assert set(back["definisjon"].to_list()) == {metadata["definisjon"]}
     # decimal comma in the Norwegian CSV, decimal point in the plain one
-    row = next(line for line in text.splitlines()[1:] if ";ok;" in line)
+    row = next(line for line in lines[2:] if ";ok;" in line)
     assert "," in row.split(";")[9]
     plain, _, _ = exports.export_bytes(masked_table, metadata, "csv-plain")
-    assert pl.read_csv(io.BytesIO(plain))["syntetiske_data"].to_list()[0] is True
+    assert plain.decode("utf-8").startswith("# SYNTETISKE DEMODATA")
+    # Norwegian words in both dialects: ja/nei, never true/false
+    assert set(read_back(plain, "csv-plain")["syntetiske_data"].to_list()) == {"ja"}
+    for line in plain.decode("utf-8").splitlines()[1:]:
+        assert ",true," not in line and ",false," not in line and not line.endswith((",true", ",false"))
+
+
+def test_csv_and_excel_round_to_the_indicator_decimals(masked_table):
+    """Values carry the indicator's decimals (one for per cent), not 15; Parquet keeps them all."""
+    metadata = exports.export_metadata(MASKED_IND, masked_table)
+    shown = masked_table.filter(pl.col("value").is_not_null())
+    full = shown["value"].to_list()
+    assert any(abs(v * 10 - round(v * 10)) > 1e-6 for v in full), "fixture needs values with more decimals"
+    for fmt in ("csv", "csv-plain", "xlsx"):
+        back = read_back(exports.export_bytes(masked_table, metadata, fmt)[0], fmt)
+        values = back.filter(pl.col("verdi").is_not_null())["verdi"].to_list()
+        assert all(abs(v * 10 - round(v * 10)) < 1e-6 for v in values), fmt
+        assert [round(v, 1) for v in full] == values, fmt
+    text = exports.export_bytes(masked_table, metadata, "csv")[0].decode("utf-8-sig")
+    assert not any(len(cell.split(",")[-1]) > 3 for line in text.splitlines()[2:] for cell in line.split(";")
+                   if cell.replace(",", "").replace("-", "").isdigit() and "," in cell)
+    parquet = read_back(exports.export_bytes(masked_table, metadata, "parquet")[0], "parquet")
+    assert parquet.filter(pl.col("verdi").is_not_null())["verdi"].to_list() == full
+
+
+def test_direction_in_words():
+    profile = indicators.profile("oslo", 2024)
+    if "direction" not in profile.columns:
+        pytest.skip("the profile has no direction column")
+    metadata = exports.export_metadata(profile["indicator_id"].to_list(), profile)
+    for fmt in ("csv", "csv-plain"):
+        back = read_back(exports.export_bytes(profile, metadata, fmt)[0], fmt)
+        assert not set(back["retning"].to_list()) & {"higher_is_better", "lower_is_better", "neutral"}
 
 
 def test_multi_indicator_csv_metadata_per_row(masked_table, local_table):
@@ -240,7 +287,7 @@ def test_catalogue_export():
     frame = exports.catalogue_frame()
     assert frame.height == len(indicators.load_catalogue().indicators)
     content, _, ext = exports.catalogue_bytes("csv")
-    back = pl.read_csv(io.BytesIO(content), separator=";", decimal_comma=True)
+    back = pl.read_csv(io.BytesIO(content), separator=";", decimal_comma=True, comment_prefix="#")
     assert ext == "csv" and back["indikator_id"].to_list() == frame["indikator_id"].to_list()
 
 

@@ -375,3 +375,65 @@ def test_an_imported_geometry_file_is_used_when_nothing_else_is_set(tmp_path, mo
         assert kommuner_without_own_geometry(load_kommune_geometry()) == []
     finally:
         app_settings.cache_clear()
+
+
+# --- issue 14: a bydel layer -------------------------------------------------------------------------
+
+def _square(x0: float, y0: float, size: float = 0.05) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size],
+                                                [x0, y0 + size], [x0, y0]]]}
+
+
+def test_a_tiny_bydel_layer_is_read_with_names_from_the_reference(tmp_path):
+    from data_loaders.geometry import load_bydel_geometry
+
+    features = [
+        {"type": "Feature", "properties": {"bydel": "030110"}, "geometry": _square(10.85, 59.95)},  # Grorud
+        {"type": "Feature", "properties": {"bydel": "030111"}, "geometry": _square(10.90, 59.95)},  # Stovner
+        {"type": "Feature", "properties": {"bydel": "030111"}, "geometry": _square(10.95, 59.95)},  # Stovner, 2nd part
+    ]
+    loaded = load_bydel_geometry(_write(tmp_path / "bydeler.geojson", features))
+    assert loaded["bydel"].tolist() == ["030110", "030111"]
+    assert loaded["bydelsnavn"].tolist() == ["Grorud", "Stovner"]
+    assert set(loaded["kommunenummer"]) == {"0301"}
+    # Stovner's two squares are unioned: twice Grorud's area.
+    areas = loaded.to_crs(METRIC_CRS).area.tolist()
+    assert areas[1] == pytest.approx(2 * areas[0], rel=0.02)
+
+
+def test_unknown_bydel_code_names_the_file_and_the_code(tmp_path):
+    from data_loaders.geometry import load_bydel_geometry
+
+    features = [{"type": "Feature", "properties": {"bydel": "030198"}, "geometry": _square(10.8, 59.9)}]
+    with pytest.raises(GeometryDataError, match="bydeler_feil.geojson.*030198"):
+        load_bydel_geometry(_write(tmp_path / "bydeler_feil.geojson", features))
+    plain = [{"type": "Feature", "properties": {"kommunenummer": "0301"}, "geometry": _square(10.8, 59.9)}]
+    with pytest.raises(GeometryDataError, match="no bydel"):
+        load_bydel_geometry(_write(tmp_path / "bare_kommune.geojson", plain))
+
+
+def test_kommune_layer_with_oslo_as_bydeler_unions_them_into_oslo(tmp_path):
+    """A user's layer with Oslo drawn as bydeler: the kommune map still has Oslo (the bydeler unioned),
+    and the bydel loader gives the bydeler."""
+    from shapely.geometry import box, mapping, shape
+
+    from data_loaders.geometry import load_bydel_geometry
+
+    features = _bundled_features()
+    oslo = next(f for f in features if f["properties"]["kommunenummer"] == "0301")
+    geom = shape(oslo["geometry"])
+    minx, miny, maxx, maxy = geom.bounds
+    middle = (minx + maxx) / 2
+    west = geom.intersection(box(minx - 1, miny - 1, middle, maxy + 1))
+    east = geom.intersection(box(middle, miny - 1, maxx + 1, maxy + 1))
+    features = [f for f in features if f is not oslo] + [
+        {"type": "Feature", "properties": {"kommunenummer": "030107"}, "geometry": mapping(west)},  # Vestre Aker
+        {"type": "Feature", "properties": {"kommunenummer": "030111"}, "geometry": mapping(east)},  # Stovner
+    ]
+    path = _write(tmp_path / "kommuner_og_bydeler.geojson", features)
+    kommuner = load_kommune_geometry(path)
+    assert len(kommuner) == 356
+    unioned = kommuner.set_index("kommunenummer").loc["0301", "geometry"]
+    assert unioned.area == pytest.approx(geom.area, rel=1e-6)
+    bydeler = load_bydel_geometry(path)
+    assert bydeler["bydelsnavn"].tolist() == ["Vestre Aker", "Stovner"]

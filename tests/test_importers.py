@@ -109,11 +109,13 @@ def test_register_csv(backend_engine, name):
     assert value(frame, "count", year=2024, kommunenummer="5501", sex="female", age_band="80-84") == 57
     assert frame.filter(pl.col("kommunenummer").is_in(["5401", "3005"])).height == 0
     tvang = counts(backend_engine, "npr_tvangsinnleggelser")
-    assert value(tvang, "count", year=2024, kommunenummer="0301", sex="male") == 17  # "301" zero-padded
+    # "301" zero-padded; Oslo is split into bydeler, so a count without a bydel is "uoppgitt bydel".
+    assert value(tvang, "count", year=2024, kommunenummer="030199", sex="male") == 17
     # A zero is not stored, but the kommune-year counts as reported (national register: all kommuner).
     readm = counts(backend_engine, "npr_reinnleggelse_30d")
     assert value(readm, "count", year=2024, kommunenummer="3301") is None
-    assert coverage(backend_engine, "npr_reinnleggelse_30d").filter(pl.col("year") == 2024).height == 357
+    # Every area unit: 356 unsplit kommuner and Oslo's 18 bydeler.
+    assert coverage(backend_engine, "npr_reinnleggelse_30d").filter(pl.col("year") == 2024).height == 374
     file = summary.files[0]
     assert file.rows_read == 16 and file.rows_written == 15
     assert {"5401 -> 5501 (2023)", "3005 -> 3301 (2023)"} <= set(file.translated)
@@ -123,7 +125,7 @@ def test_register_csv(backend_engine, name):
     path = FIX / "register" / name
     assert row["file_name"] == name and not row["synthetic"] and len(row["extraction_date"]) == 10
     assert row["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert row["row_count"] == 15 + 6 * 357
+    assert row["row_count"] == 15 + 6 * 374
     assert "translated to 2024 numbers" in summary.render()
 
 
@@ -133,7 +135,7 @@ def test_register_parquet(backend_engine, tmp_path):
     frame.write_parquet(path)
     import_files([path], "register", engine=backend_engine)
     stored = counts(backend_engine, "npr_tvangsinnleggelser")
-    assert value(stored, "count", year=2024, kommunenummer="0301") == 38
+    assert value(stored, "count", year=2024, kommunenummer="030199") == 38  # Oslo without bydel
     assert value(stored, "count", year=2023, kommunenummer="3301") == 3
 
 
@@ -263,6 +265,78 @@ def test_files_overlapping_in_one_import(backend_engine):
     assert any("is also in register_ok.csv" in p.message for p in error.problems)
 
 
+# --------------------------------------------------------------------------- bydeler (area units)
+
+
+def test_register_bydel_codes_are_area_units(backend_engine, tmp_path):
+    path = tmp_path / "bydeler.csv"
+    path.write_text(
+        f"{make_fixtures.REGISTER_HEADER}\n"
+        "2024,030110,male,0-4,npr_tvangsinnleggelser,4\n"  # Grorud, six digits
+        "2024,30111,female,0-4,npr_tvangsinnleggelser,3\n"  # Stovner without the leading zero
+        "2024,5501,male,0-4,npr_tvangsinnleggelser,2\n"
+    )
+    summary = import_files([path], "register", engine=backend_engine, coverage="present")
+    stored = counts(backend_engine, "npr_tvangsinnleggelser")
+    assert value(stored, "count", kommunenummer="030110") == 4
+    assert value(stored, "count", kommunenummer="030111") == 3
+    assert set(stored["kommunenummer"]) == {"030110", "030111", "5501"}
+    assert set(coverage(backend_engine, "npr_tvangsinnleggelser")["kommunenummer"]) == {"030110", "030111", "5501"}
+    assert summary.files[0].translated == []
+
+
+def test_register_all_coverage_covers_every_area_unit(backend_engine, tmp_path):
+    path = tmp_path / "all.csv"
+    path.write_text(f"{make_fixtures.REGISTER_HEADER}\n2024,030110,male,0-4,npr_tvangsinnleggelser,4\n")
+    import_files([path], "register", engine=backend_engine, coverage="all")
+    covered = set(coverage(backend_engine, "npr_tvangsinnleggelser")["kommunenummer"])
+    # The 356 unsplit kommuner and Oslo's 18 bydeler; Oslo itself is no unit.
+    assert len(covered) == 374 and "0301" not in covered and {"030110", "030199", "5501"} <= covered
+
+
+def test_unknown_bydel_is_a_norwegian_error_and_nothing_is_written(backend_engine, tmp_path):
+    seed(backend_engine)
+    path = tmp_path / "ukjent.csv"
+    path.write_text(
+        f"{make_fixtures.REGISTER_HEADER}\n"
+        "2024,030110,male,0-4,npr_tvangsinnleggelser,4\n"
+        "2024,030118,male,0-4,npr_tvangsinnleggelser,1\n"  # Oslo has no bydel 18
+    )
+    error = fails(backend_engine, [path], "register", coverage="present")
+    assert_problem(error, "ukjent.csv", 3, "kommunenummer", "ukjent bydelsnummer 030118")
+    assert "bydeler_2024.csv" in str(error)
+
+
+def test_split_kommune_without_bydel_goes_to_uoppgitt(backend_engine, tmp_path):
+    path = tmp_path / "oslo.csv"
+    path.write_text(f"{make_fixtures.REGISTER_HEADER}\n2024,0301,male,0-4,npr_tvangsinnleggelser,9\n")
+    summary = import_files([path], "register", engine=backend_engine, coverage="present")
+    stored = counts(backend_engine, "npr_tvangsinnleggelser")
+    assert stored["kommunenummer"].to_list() == ["030199"] and stored["count"].to_list() == [9.0]
+    assert any("030199" in note and "Uoppgitt bydel" in note for note in summary.files[0].notes)
+    assert "030199" in summary.render()
+
+
+def test_fhi_bydel_rows_replace_the_oslo_total(backend_engine, tmp_path):
+    """FHI files give Oslo (301) and its bydeler (30101, ...): the bydeler are kept, Oslo's own
+    rows are read past for that year (they are their sum), and kept where no bydel is given."""
+    oslo = make_fixtures.fhi_rows("301", 2024, 5) + make_fixtures.fhi_rows("301", 2023, 5)
+    grorud = make_fixtures.fhi_rows("30110", 2024, 2)
+    path = tmp_path / "fhi_bydeler.csv"
+    make_fixtures.write(path, [make_fixtures.FHI_HEADER] + oslo + grorud)
+    summary = import_files([path], "fhi-csv", measure="npr_tvangsinnleggelser", engine=backend_engine)
+    stored = counts(backend_engine, "npr_tvangsinnleggelser")
+    expected_grorud = sum(int(r.split(";")[4]) for r in grorud)
+    expected_oslo_2023 = sum(int(r.split(";")[4]) for r in oslo if ";2023;" in r)
+    assert value(stored, "count", year=2024, kommunenummer="030110") == expected_grorud
+    assert value(stored, "count", year=2024, kommunenummer="030199") is None
+    assert value(stored, "count", year=2023, kommunenummer="030199") == expected_oslo_2023
+    assert "0301" not in set(stored["kommunenummer"])
+    notes = summary.files[0].notes
+    assert any(n.startswith("0301 (2024)") and "lest forbi" in n for n in notes)
+    assert any(n.startswith("0301 (2023)") and "030199" in n for n in notes)
+
+
 # --------------------------------------------------------------------------- SSB population
 
 
@@ -274,13 +348,15 @@ def test_ssb_jsonstat(backend_engine):
             for band in ("0-4", "15-17", "65-66", "90+"):
                 assert value(pop, "population", year=year, kommunenummer="5501", sex=sex, age_band=band) == \
                     expected_band(make_fixtures.TROMSO_BASE, code, year, band)
-    assert value(pop, "population", year=2024, kommunenummer="0301", sex="female", age_band="80-84") == \
+    # Table 07459 has no bydeler: Oslo's population is stored as "uoppgitt bydel" 030199, with a note.
+    assert value(pop, "population", year=2024, kommunenummer="030199", sex="female", age_band="80-84") == \
         expected_band(make_fixtures.OSLO_BASE, "2", 2024, "80-84")
     assert pop.filter(pl.col("kommunenummer") == "5401").height == 0
-    assert pop.height == 4 * 42  # (5501, 0301) x (2023, 2024) x 2 sexes x 21 bands
-    assert set(pop["kommunenummer"]) == {"0301", "5501"}
+    assert pop.height == 4 * 42  # (5501, 030199) x (2023, 2024) x 2 sexes x 21 bands
+    assert set(pop["kommunenummer"]) == {"030199", "5501"}
     file = summary.files[0]
     assert file.translated == ["5401 -> 5501 (2023)"]
+    assert any("0301 (2023-2024)" in n and "030199" in n and "Uoppgitt bydel" in n for n in file.notes)
     assert any("not kommuner: 0 Hele landet" in n for n in file.notes)
     datasets = store.load_datasets(backend_engine)
     assert datasets.filter(pl.col("dataset_id") == file.dataset_id)["extraction_date"][0] == "2024-02-21"
@@ -602,3 +678,53 @@ def test_build_geometry_reads_the_extended_crosswalk_as_before():
         targets = mapping.get(number, [(number, 1.0)])
         expected = cw.translate(number, 2023).targets
         assert sorted(t for t, _ in targets if t != number or len(targets) == 1) == sorted(t for t, _ in expected)
+
+
+# --------------------------------------------------------------------------- SKDE opptaksområder
+
+
+def _skde_original(tmp_path, change=None) -> Path:
+    """SKDE's boomr.csv as SKDE publishes it (semicolons, no leading zeros), from ../shared's copy."""
+    from tests.conftest import shared_path
+
+    skde = pl.read_csv(shared_path("real", "skde-opptaksomrader.csv"), infer_schema=False)
+    skde = skde.with_columns(pl.col("komnr").str.strip_chars_start("0"), pl.col("bydel").str.strip_chars_start("0"))
+    if change:
+        skde = change(skde)
+    path = tmp_path / "boomr.csv"
+    skde.write_csv(path, separator=";")
+    return path
+
+
+def test_skde_opptaksomrader_sets_the_mapping_and_the_bydel_sectors(backend_engine, tmp_path):
+    # An older assignment: Lødingen in Nordland, and Alna (before January 2026) in Akershus's area.
+    def older(skde):
+        lodingen = (pl.col("komnr") == "1851") & pl.col("bydel").is_null()
+        alna = pl.col("bydel") == "30112"
+        return skde.with_columns(
+            pl.when(lodingen).then(pl.lit("Nordland")).when(alna).then(pl.lit("Akershus")).otherwise(pl.col("bohf_navn"))
+            .alias("bohf_navn"))
+
+    summary = import_files([_skde_original(tmp_path, older)], "skde-opptaksomrader", engine=backend_engine)
+    mapping = store.load_mapping(backend_engine)
+    assert mapping.height == 357
+    assert mapping.filter(pl.col("kommunenummer") == "1851")["helsefellesskap_id"].to_list() == ["nordland"]
+    assert mapping.filter(pl.col("kommunenummer") == "0301")["helsefellesskap_id"].to_list() == ["oslo"]
+    assert mapping.filter(pl.col("kommunenummer") == "3417")["helsefellesskap_id"].to_list() == ["ahus"]  # Grue
+    units = store.load_units(backend_engine)
+    sector = dict(units.select("unit", "helseforetak_id").iter_rows())
+    assert (sector["030112"], sector["030110"], sector["030101"], sector["1851"]) == ("ahus", "ahus", "lovisenberg", "nordland")
+    notes = summary.files[0].notes
+    assert any("1851 troms-ofoten -> nordland" in n for n in notes)
+    assert any("500101" in n for n in notes)  # Trondheim's bydeler are read past: Trondheim stays whole
+
+
+def test_skde_opptaksomrader_unknown_area_fails_and_writes_nothing(backend_engine, tmp_path):
+    def renamed(skde):
+        return skde.with_columns(pl.when(pl.col("komnr") == "5501").then(pl.lit("Tromsø HF")).otherwise(pl.col("bohf_navn"))
+                                 .alias("bohf_navn"))
+
+    path = _skde_original(tmp_path, renamed)
+    line = next(i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if text.startswith("5501;"))
+    error = fails(backend_engine, [path], "skde-opptaksomrader")
+    assert_problem(error, "boomr.csv", line, "bohf_navn", "ukjent sykehusområde 'Tromsø HF'")

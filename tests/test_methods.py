@@ -589,7 +589,7 @@ def test_wilson_funnel_formula_and_consistency_with_proportion():
 def test_exact_funnels_agree_with_exact_confidence_intervals():
     # proportions: x/n lies above the upper funnel iff the Clopper-Pearson lower limit exceeds p0
     p0, n = 0.1, 150
-    f = funnel_limits_proportion(p0, [n], confidence=0.95, multiplier=1).row(0, named=True)
+    f = funnel_limits_proportion(p0, [n], confidence=0.95, multiplier=1, method="exact").row(0, named=True)
     for x in range(0, n + 1):
         cp_lower = stats.beta.ppf(0.025, x, n - x + 1) if x > 0 else 0.0
         cp_upper = stats.beta.ppf(0.975, x + 1, n - x) if x < n else 1.0
@@ -621,7 +621,7 @@ def test_rate_funnel_is_monotone_and_converges(rate0):
 
 def test_spiegelhalter_interpolation_is_close_to_exact_but_not_monotone():
     n = np.arange(1, 400, dtype=float)
-    exact = funnel_limits_proportion(0.5, n, multiplier=1)
+    exact = funnel_limits_proportion(0.5, n, multiplier=1, method="exact")
     spieg = funnel_limits_proportion(0.5, n, multiplier=1, method="spiegelhalter")
     assert spieg["method"][0] == "Spiegelhalter"
     for col in ("lower_95", "upper_95", "lower_99_8", "upper_99_8"):
@@ -681,6 +681,25 @@ def test_variation_summary_hand_computed():
     assert out["scv"] == pytest.approx(100 * (-0.06 + 0.0 + (1 / 9 - 1 / 30) - 1 / 7) / 4)
 
 
+def test_variation_ft2_ft3_and_cv_in_percent_as_skde_defines_them():
+    # SKDE (rateprogram/variasjon.sas): FT1 = highest / lowest, FT2 = second highest / second lowest,
+    # FT3 = third highest / third lowest; CV = 100 * sample SD / mean (per cent).
+    values = [50.0, 10.0, 40.0, 20.0, 30.0, 100.0, 25.0]  # sorted: 10 20 25 30 40 50 100
+    out = variation_summary(pl.DataFrame({"value": values})).row(0, named=True)
+    assert out["high_low_ratio"] == pytest.approx(10.0)  # 100 / 10: driven by the single outlier
+    assert out["ft2"] == pytest.approx(2.5)  # 50 / 20
+    assert out["ft3"] == pytest.approx(1.6)  # 40 / 25
+    # mean 275/7 = 39.2857; squared deviations sum 5321.43; SD = sqrt(5321.43 / 6) = 29.7809
+    assert out["cv_percent"] == pytest.approx(100 * 29.78095 / 39.28571, rel=1e-5)
+    assert out["cv_percent"] == pytest.approx(75.8060, rel=1e-5)
+    assert out["cv_percent"] == pytest.approx(100 * out["cv"])
+    # FT2 needs four areas and FT3 six, so that the two values come from different areas
+    few = variation_summary(pl.DataFrame({"value": [1.0, 2.0, 3.0, 4.0, 5.0]})).row(0, named=True)
+    assert few["ft2"] == pytest.approx(4.0 / 2.0) and few["ft3"] is None
+    three = variation_summary(pl.DataFrame({"value": [1.0, 2.0, 3.0]})).row(0, named=True)
+    assert three["ft2"] is None and three["ft3"] is None
+
+
 def test_variation_summary_edge_cases():
     out = variation_summary(pl.DataFrame({"value": [0.0, 3.0]})).row(0, named=True)
     assert out["high_low_ratio"] is None and out["scv"] is None and out["n_areas"] == 2
@@ -719,30 +738,101 @@ def test_dsr_empty_band_is_an_error_by_default_and_with_events():
         directly_standardised_rate(_two_band_frame(0.0, 2.0), "area", standard=standard, empty_bands="zero")
 
 
-# --- trend ----------------------------------------------------------------------------
+# --- trend (Fingertips' recent-trend rule) ----------------------------------------------
+# Known answers worked by hand from the method Fingertips publishes ("Fingertips trend markers",
+# OHID public health technical guidance): the last five points, the chi-square test for trend on
+# counts for proportions, the inverse-variance weighted regression otherwise, significance at
+# 99.8 % (chi2 > 3.090232^2 = 9.5495) and the same sign of the slope in every leave-one-out fit.
+
+Z95 = 1.959963984540054
+CHI2_998 = 3.090232306167813**2  # 9.5495
 
 
-def test_trend_weighted_slope_matches_hand_computation():
+def test_chi_square_trend_reproduces_r_prop_trend_test():
+    from indicators.methods.trend import chi_square_trend
+
+    # R: prop.trend.test(c(83, 90, 129, 70), c(86, 93, 136, 82)) -> X-squared = 8.2249 (the R manual's example)
+    slope, chi2 = chi_square_trend([1, 2, 3, 4], [83, 90, 129, 70], [86, 93, 136, 82])
+    assert chi2 == pytest.approx(8.2249, abs=5e-5)
+    assert slope < 0
+    # the statistic does not depend on how the years are numbered
+    assert chi_square_trend([2021, 2022, 2023, 2024], [83, 90, 129, 70], [86, 93, 136, 82])[1] == pytest.approx(chi2)
+
+
+def test_proportion_trend_known_answers():
     from indicators.methods import trend_direction
 
-    # Equal standard errors (interval width 2 * 1.959964 * se with se = 1): plain least squares.
-    z = 1.959964
     years = [2020, 2021, 2022, 2023, 2024]
-    values = [10.0, 11.0, 12.0, 13.0, 14.0]  # slope 1 per year; se(slope) = 1/sqrt(10) = 0.316
-    lower = [v - z for v in values]
-    upper = [v + z for v in values]
-    assert trend_direction(years, values, lower, upper) == "increasing"
-    assert trend_direction(years, values[::-1], lower[::-1], upper[::-1]) == "decreasing"
-    # Slope 0.5 with se = 1 per point: z = 0.5 * sqrt(10) = 1.58 < 1.96 -> not significant.
-    flat = [10.0, 10.5, 11.0, 11.5, 12.0]
-    assert trend_direction(years, flat, [v - z for v in flat], [v + z for v in flat]) == "no_significant_change"
-    # Slope 0.7: z = 0.7 * sqrt(10) = 2.21 > 1.96 -> significant.
-    steeper = [10.0, 10.7, 11.4, 12.1, 12.8]
-    assert trend_direction(years, steeper, [v - z for v in steeper], [v + z for v in steeper]) == "increasing"
+    n = [1000] * 5
+    # 10 %, 11 %, ..., 14 %: sum(r x) - R x_bar over x = 0..4 is 100 (x_bar = 2, R = 600,
+    # sum(r x) = 1300); sum(n x^2) - N x_bar^2 = 30000 - 20000 = 10000; p = 0.12:
+    # chi2 = 100^2 / (0.12 * 0.88 * 10000) = 9.47 < 9.55: not significant at 99.8 %
+    # (it would be at 95 %: 9.47 > 3.84).
+    r = [100, 110, 120, 130, 140]
+    assert 100**2 / (0.12 * 0.88 * 10000) < CHI2_998
+    args = (years, [v / 10 for v in r], [None] * 5, [None] * 5)
+    assert trend_direction(*args, numerators=r, denominators=n) == "no_significant_change"
+    assert trend_direction(*args, numerators=r, denominators=n, confidence=0.95) == "increasing"
+    # 10 %, 12 %, ..., 18 %: score 200, p = 0.14: chi2 = 200^2 / (0.14 * 0.86 * 10000) = 33.2: increasing
+    r2 = [100, 120, 140, 160, 180]
+    assert trend_direction(years, [None] * 5, [None] * 5, [None] * 5, numerators=r2, denominators=n) == "increasing"
+    assert trend_direction(years, [None] * 5, [None] * 5, [None] * 5, numerators=r2[::-1],
+                           denominators=n) == "decreasing"
 
 
-def test_trend_needs_three_usable_points():
+def test_weighted_regression_trend_known_answers():
     from indicators.methods import trend_direction
 
-    assert trend_direction([2023, 2024], [1.0, 2.0], [0.5, 1.5], [1.5, 2.5]) == "too_few_points"
-    assert trend_direction([2022, 2023, 2024], [1.0, None, 2.0], [0.5, None, 1.5], [1.5, None, 2.5]) == "too_few_points"
+    years = [2020, 2021, 2022, 2023, 2024]
+
+    def check(values, se=1.0, **kw):
+        return trend_direction(years, values, [v - Z95 * se for v in values], [v + Z95 * se for v in values], **kw)
+
+    # se = 1 for every point: chi2 = slope^2 * sum((x - x_bar)^2) = slope^2 * 10
+    assert check([10.0, 11.0, 12.0, 13.0, 14.0]) == "increasing"  # chi2 = 10 > 9.55
+    assert check([14.0, 13.0, 12.0, 11.0, 10.0]) == "decreasing"
+    assert check([10.0, 10.9, 11.8, 12.7, 13.6]) == "no_significant_change"  # chi2 = 8.1 < 9.55
+    assert check([10.0, 10.9, 11.8, 12.7, 13.6], confidence=0.95) == "increasing"  # 8.1 > 3.84
+    # One jump at the end: chi2 = 4^2 * 10 / ... large, but without the last point the slope is 0,
+    # so the sign is not kept in every leave-one-out fit: no trend.
+    jump = [10.0, 10.0, 10.0, 10.0, 20.0]
+    assert check(jump, se=0.5) == "no_significant_change"
+    # and the same jump on a rising series keeps its sign: increasing
+    assert check([10.0, 11.0, 12.0, 13.0, 20.0], se=0.5) == "increasing"
+
+
+def test_trend_uses_exactly_the_last_five_points():
+    from indicators.methods import trend_direction
+
+    # four points, however steep, are too few (Fingertips needs five)
+    steep = [10.0, 20.0, 30.0, 40.0]
+    assert trend_direction([2021, 2022, 2023, 2024], steep, [v - 0.1 for v in steep],
+                           [v + 0.1 for v in steep]) == "too_few_points"
+    # a hidden value among the last five: too few; the same value hidden six years back: counted
+    years = [2019, 2020, 2021, 2022, 2023, 2024]
+    values = [None, 10.0, 11.0, 12.0, 13.0, 14.0]
+    lower = [None if v is None else v - Z95 * 0.5 for v in values]
+    upper = [None if v is None else v + Z95 * 0.5 for v in values]
+    assert trend_direction(years, values, lower, upper) == "increasing"
+    hidden = [10.0, 11.0, None, 12.0, 13.0, 14.0]
+    assert trend_direction(years, hidden, [None if v is None else v - 1 for v in hidden],
+                           [None if v is None else v + 1 for v in hidden]) == "too_few_points"
+    # an old falling stretch does not count: only 2020-2024 are tested (rising)
+    years8 = list(range(2017, 2025))
+    values8 = [30.0, 20.0, 10.0, 10.0, 11.0, 12.0, 13.0, 14.0]
+    assert trend_direction(years8, values8, [v - Z95 * 0.5 for v in values8],
+                           [v + Z95 * 0.5 for v in values8]) == "increasing"
+    # unsorted input is sorted by year first
+    order = [3, 0, 4, 1, 2]
+    vals = [10.0, 11.0, 12.0, 13.0, 14.0]
+    assert trend_direction([2020 + i for i in order], [vals[i] for i in order], [vals[i] - 1 for i in order],
+                           [vals[i] + 1 for i in order]) == "increasing"
+
+
+def test_trend_validation():
+    from indicators.methods import trend_direction
+
+    with pytest.raises(MethodInputError, match="same length"):
+        trend_direction([2020, 2021], [1.0], [0.5], [1.5])
+    with pytest.raises(MethodInputError, match="both numerators and denominators"):
+        trend_direction([2020], [1.0], [0.5], [1.5], numerators=[1])

@@ -197,3 +197,51 @@ def test_confidence_suffix_round_trips(per_ten_thousand):
     level = per_ten_thousand / 10000
     suffix = confidence_suffix(level)
     assert float(suffix[1:].replace("_", ".")) / 100 == pytest.approx(level, abs=1e-12)
+
+
+# --- Fingertips' recent-trend rule on simulated flat series -----------------------------------
+
+
+def test_flat_series_are_rarely_flagged_as_trends():
+    """Seeded simulation: flat series (no trend) get an arrow far less often than 1 in 100.
+
+    Fingertips' rule (5 points, 99.8 %, the sign kept without any one point) flags about 0.2 %
+    of flat series; a plain 95 % test would flag about 5 %.
+    """
+    from indicators.methods import trend_direction
+
+    rng = np.random.default_rng(20261203)
+    years = list(range(2020, 2025))
+    flagged_prop = flagged_reg = flagged_95 = 0
+    trials = 2000
+    z = 1.959963984540054
+    for _ in range(trials):
+        n = rng.integers(200, 5000, size=5)
+        r = rng.binomial(n, 0.2)
+        if trend_direction(years, [None] * 5, [None] * 5, [None] * 5, numerators=r, denominators=n) != "no_significant_change":
+            flagged_prop += 1
+        se = rng.uniform(0.5, 2.0, size=5)
+        y = 50 + rng.normal(0, se)
+        lower, upper = y - z * se, y + z * se
+        if trend_direction(years, y, lower, upper) != "no_significant_change":
+            flagged_reg += 1
+        if trend_direction(years, y, lower, upper, confidence=0.95) != "no_significant_change":
+            flagged_95 += 1
+    assert flagged_prop / trials < 0.01
+    assert flagged_reg / trials < 0.01
+    # the test can fail: at 95 % the same series are flagged several times as often
+    assert flagged_95 > 3 * max(flagged_reg, 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(0.5, 5000), st.integers(0, 400))
+def test_ratio_funnel_agrees_with_exact_interval_of_observed_count(expected, observed):
+    """O / E lies outside funnel_limits_rate(1, E) exactly when the exact Poisson interval of O excludes E."""
+    funnel = funnel_limits_rate(1.0, [expected], multiplier=1).row(0, named=True)
+    for level, suffix in ((0.95, "_95"), (0.998, "_99_8")):
+        lower, upper = poisson_exact_limits(np.array([float(observed)]), level)
+        ratio = observed / expected
+        if abs(lower[0] - expected) > 1e-7 * expected:
+            assert (ratio > funnel["upper" + suffix]) == (lower[0] > expected)
+        if abs(upper[0] - expected) > 1e-7 * expected:
+            assert (ratio < funnel["lower" + suffix]) == (upper[0] < expected)

@@ -294,9 +294,10 @@ def _default_widgets() -> dict[str, dict]:
 
     sp1 = indicators.load_catalogue().indicator("kreft_sp1_behovskartlegging")
     return {
-        "oversikt": {"ov_level": "helsefellesskap", "ov_colour": "deviation", "ov_area": None},
+        # the map colours by significance by default (issue 16: one colour meaning per screen)
+        "oversikt": {"ov_level": "helsefellesskap", "ov_colour": "significance", "ov_area": None},
         "helsefellesskap": {"large_text": False},
-        "kommuner": {"ko_scope": "land", "ko_colour": "deviation"},
+        "kommuner": {"ko_scope": "land", "ko_colour": "significance"},
         "pakkeforlop": {"pf_level": "helsefellesskap", "pf_area": None, "pf_target": float(sp1.target.value)},
         "om_dataene": {"om_indicator": None},
     }

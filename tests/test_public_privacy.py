@@ -195,11 +195,15 @@ class Names:
         for k, name in ref.names["kommune"].items():
             for variant in {name, name.split(" - ")[0]}:
                 self.by_level["kommune"][variant].append(k)
-        for source in ("helsefellesskap", "helsefellesskap_kort", "helseforetak"):
+        for source in ("helsefellesskap", "helsefellesskap_kort"):
             for hf, name in ref.names[source].items():
                 if hf not in self.by_level["helsefellesskap"][name]:
                     self.by_level["helsefellesskap"][name].append(hf)
-        for level in ("rhf", "fylke"):
+        for source in ("helseforetak", "helseforetak_full"):
+            for area, name in ref.names[source].items():
+                if area not in self.by_level["helseforetak"][name]:
+                    self.by_level["helseforetak"][name].append(area)
+        for level in ("rhf", "fylke", "bydel"):
             for area, name in ref.names[level].items():
                 self.by_level[level][name].append(area)
         for name in ("Hele landet", "Landet"):
@@ -211,7 +215,6 @@ class Names:
         label = clean_label(label)
         if label in self.by_level["land"]:
             return [("land", "0")]
-        level = "helsefellesskap" if level == "helseforetak" else level
         ids = list(self.by_level[level].get(label, []))
         if len(ids) > 1 and members is not None:
             ids = [i for i in ids if i in members] or ids

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 import streamlit as st
 
@@ -12,15 +14,15 @@ from indicators.catalogue import Catalogue, Indicator
 
 from ui import cache, text, theme
 
+log = logging.getLogger("styring.about")
+
 FLAG_MEANING = {
     "ok": ("Vises", "Tallet er publisert."),
     "not_reported": ("Ikke rapportert", "Ingen kommuner i området har rapportert (gjelder særlig lokal registrering av "
                                          "SP2 og SP3). Vises som «–» og aldri som 0."),
-    "small_count": ("Anonymisert", "Telleren (eller nevneren) er under terskelen for små tall."),
-    "secondary": ("Skjult (sekundær)", "Skjult fordi tallet sammen med summer for andre områder ellers kunne avsløre et "
-                                       "anonymisert tall."),
-    "forced": ("Skjult (tidsregel)", "Skjult i en sammenslått treårsperiode fordi den sammen med enkeltårene kunne "
-                                     "avsløre et anonymisert tall i ett av årene."),
+    "suppressed": ("Skjult («:»)", "Skjult av personvernhensyn: enten er tallet selv lite, eller det er skjult for å "
+                                   "beskytte et lite tall. Alle skjulte tall har samme merke, slik at ingen kan se "
+                                   "hvilke som er små."),
     "too_few_to_standardise": ("For få til å standardisere", "Færre enn 10 hendelser: standardisert rate beregnes ikke, "
                                                             "men den ujusterte raten kan finnes i nedlastingen."),
 }
@@ -31,7 +33,7 @@ def contents() -> None:
         "**Innhold:** [Indikatorene](#indikatorene) · [Anonymisering](#anonymisering-prikking) · "
         "[Standardisering](#standardisering) · [Usikkerhet og sammenligning](#usikkerhet-og-sammenligning) · "
         "[Datagrunnlag og versjoner](#datagrunnlag-og-versjoner) · [Kartgrunnlag](#kartgrunnlag) · "
-        "[Pakkeforløp hjem: kommunenes avklaringer](#pakkeforlop-hjem-kommunenes-avklaringer)"
+        "[Pakkeforløp hjem: SP1 og kommunenes avklaringer](#pakkeforlop-hjem-kommunenes-avklaringer)"
     )
 
 
@@ -104,14 +106,17 @@ Små tall kan gjøre det mulig å kjenne igjen personer. Derfor skjules tall sli
 1. **Primær anonymisering:** et tall skjules når telleren er under **{threshold}** hendelser eller personer
    (terskelen er satt i innstillingene til denne installasjonen{', og noen indikatorer har strengere terskel' if stricter else ''}).
    Når nevneren også er tall fra et register (for eksempel utskrivninger), gjelder regelen nevneren også.
-2. **Sekundær anonymisering:** hvis et skjult tall kan regnes ut ved å trekke andre publiserte tall fra en sum
-   (kommunene i et helsefellesskap eller fylke, helsefellesskapene i en region, landet), skjules også flere tall,
-   til ingen skjulte tall kan regnes ut – heller ikke samlet.
-3. **Tidsregel for sammenslåtte perioder:** små kommuner kan vises for faste treårsperioder
-   ({POOLING_YEARS} år, som ikke overlapper). Bare disse periodene kan velges. En treårsperiode skjules hvis den
-   sammen med de publiserte enkeltårene ville avsløre et skjult enkeltår.
-4. Skjulte tall vises som **«–»** med forklaring, aldri som 0. I kartene er de grå («{theme.SUPPRESSED_LABEL}»),
-   og i nedlastingene er cellene tomme.
+   Et tall som flere indikatorer bruker (for eksempel utskrivninger som nevner for to indikatorer), skjules likt i alle.
+2. **Sekundær anonymisering:** flere tall skjules, til ingen kan regne seg fram til et skjult lite tall ved å
+   kombinere alt som er publisert – alle nivåer (kommuner, bydeler, helsefellesskap, helseforetaksområder, fylker,
+   sentralitet, KOSTRA-grupper, landet), enkeltår og treårsperioder, og alle indikatorene. Dette kontrolleres med
+   lineær programmering: for hvert skjult lite tall må det være mulig at tallet er 1, og mulig at det er
+   {threshold} eller mer. Ingen kan altså verken finne tallet eller vise at det er lite.
+3. **Faste treårsperioder:** små kommuner kan vises for faste treårsperioder ({POOLING_YEARS} år: 2020–2022,
+   2023–2025, 2026–2028 …). Periodene flytter seg ikke når et nytt år kommer, og en periode publiseres først når
+   alle tre årene finnes. Slik kan to utgaver av tallene ikke trekkes fra hverandre.
+4. Alle skjulte tall har **samme merke («:»)**, uansett grunn, og vises aldri som 0. I kartene er de grå
+   («{theme.SUPPRESSED_LABEL}»), og i nedlastingene er cellene tomme. Null vises som 0.
 """
     )
     rows = [(FLAG_MEANING.get(code, (code, ""))[0], FLAG_LABELS.get(code) or "–", FLAG_MEANING.get(code, ("", ""))[1], code)
@@ -135,7 +140,9 @@ Resultatet er raten området ville hatt med samme alders- og kjønnssammensetnin
 - Standardiserte tall er best til å sammenligne områder; de ujusterte (rå) tallene viser det faktiske omfanget og
   finnes i nedlastingene («ujustert verdi»).
 - Andeler der nevneren er tjenestemottakere (for eksempel utskrivninger) er ikke standardisert.
-- Traktplottet bruker ujusterte verdier.
+- Traktplottet for en standardisert indikator viser observert mot forventet antall, der det forventede er regnet
+  ut fra landets rater for hver alders- og kjønnsgruppe (indirekte standardisering, landet = 1). Andre indikatorer
+  vises med ujusterte verdier rundt landsverdien.
 """
     )
 
@@ -144,16 +151,25 @@ def statistics() -> None:
     st.header("Usikkerhet og sammenligning", anchor="usikkerhet-og-sammenligning", divider="gray")
     st.markdown(
         """
-- **95 % konfidensintervall (KI):** viser hvor sikkert tallet er. Små områder har bredere intervall.
+- **95 % konfidensintervall (KI):** viser hvor sikkert tallet er. Små områder har bredere intervall. På sidene kan
+  du i stedet velge 99,8 %, som viser bare de tydeligste forskjellene (som i Fingertips).
 - **Sammenlignet med landet:** et område er *signifikant høyere* (▲) eller *lavere* (▼) enn landet når hele
-  95 %-intervallet ligger over eller under landsverdien; ellers er det *ikke signifikant forskjellig* (●).
+  intervallet (95 % eller valgt 99,8 %) ligger over eller under landsverdien; ellers er det *ikke signifikant
+  forskjellig* (●). I kommunetabellene følger sammenligningen traktplottets grenser, slik at tabell og traktplott
+  alltid sier det samme; der konfidensintervallet alene gir et annet svar, står det i merknaden.
   For indikatorer med ønsket retning sier fargen om det er **bedre** (blå) eller **dårligere** (oransje);
   for beskrivende indikatorer brukes mørk og lys blå for høyere og lavere.
-- **Traktplott:** kontrollgrenser (95 % og 99,8 %) rundt landsverdien, smalere jo større nevneren er. Kommuner
-  utenfor 99,8 %-grensene skiller seg ut mer enn tilfeldig variasjon kan forklare.
-- **Variasjon:** høy/lav-ratio (høyeste delt på laveste), variasjonskoeffisient (CV) og systematisk
-  variasjonskomponent (SCV ×100, som i Helseatlas).
-- **Trend:** økende eller synkende når endringen over årene er statistisk sikker; ellers «ingen signifikant endring».
+- **Traktplott:** kontrollgrenser (95 % og 99,8 %) rundt landet, smalere jo større nevneren (eller det forventede
+  antallet) er. Kommuner utenfor 99,8 %-grensene skiller seg ut mer enn tilfeldig variasjon kan forklare.
+- **Variasjon:** høy/lav-ratio (FT1: høyeste delt på laveste), FT2 (nest høyeste delt på nest laveste), FT3 (tredje
+  høyeste delt på tredje laveste), variasjonskoeffisient (CV, i prosent) og systematisk variasjonskomponent
+  (SCV ×100), som i Helseatlas.
+- **Trend:** Fingertips' regel for siste trend: de fem siste årene testes (kji-kvadrattest for trend for andeler,
+  vektet regresjon ellers), endringen må være sikker på 99,8 %-nivå og gå samme vei selv om ett av årene tas ut.
+  Da vises økende eller synkende; ellers «ingen signifikant endring». Med færre enn fem år vises ingen pil
+  («for få år til å vurdere trend»).
+- **Rangering:** 1 er best for indikatorer med ønsket retning (høyest eller lavest verdi, etter retningen); for
+  beskrivende indikatorer er 1 den høyeste verdien.
 """
     )
 
@@ -176,7 +192,18 @@ def provenance(key: indicators.DataKey) -> None:
         pl.col("row_count").map_elements(lambda v: text.count(v), return_dtype=pl.String).alias("Rader"),
     )
     st.dataframe(frame.to_pandas(), hide_index=True, width="stretch")
-    st.caption(f"Dataversjon: {key.version}")
+    st.caption(data_version_text(datasets))
+
+
+def data_version_text(datasets: pl.DataFrame) -> str:
+    """The data version in words (the last import, how many data sets and rows), not the raw key."""
+    if not datasets.height:
+        return "Ingen datasett er lastet inn."
+    last = datasets["imported_at"].drop_nulls().max() if "imported_at" in datasets.columns else None
+    rows = int(datasets["row_count"].fill_null(0).sum()) if "row_count" in datasets.columns else 0
+    when = f"Sist oppdatert {last:%d.%m.%Y kl. %H.%M}: " if hasattr(last, "strftime") else ""
+    noun = "datasett"
+    return f"{when}{datasets.height} {noun} med til sammen {text.count(rows)} rader."
 
 
 def map_attribution() -> None:
@@ -194,19 +221,27 @@ def map_attribution() -> None:
 
 
 def readiness_source() -> None:
-    from data_loaders.readiness import ENV_VARIABLE, TOML_KEY, ReadinessDataError, load_readiness
+    from data_loaders.readiness import ReadinessDataError, load_readiness
 
-    st.header("Pakkeforløp hjem: kommunenes avklaringer", anchor="pakkeforlop-hjem-kommunenes-avklaringer",
+    st.header("Pakkeforløp hjem: SP1 og kommunenes avklaringer", anchor="pakkeforlop-hjem-kommunenes-avklaringer",
               divider="gray")
+    st.markdown(
+        "**SP1 (behovskartlegging i sykehuset)** registreres av sykehuset som behandlet pasienten, og rapporteres til "
+        "Norsk pasientregister. Høringsutkastet til Pakkeforløp hjem foreslo prosedyrekoden WMFG10 for kartleggingen; "
+        "koden er et forslag og ikke endelig vedtatt. I visningen etter helseforetak plasseres SP1 etter hvor "
+        "pasienten bor (helseforetakets opptaksområde), ikke etter hvilket sykehus som registrerte kartleggingen. "
+        "En pasient som behandles i et annet helseforetak, telles derfor der hun eller han bor."
+    )
     try:
         ready = load_readiness()
     except ReadinessDataError as error:
-        st.warning("Fila kan ikke leses." + ("" if settings().public_mode else f" {error}"))
+        log.warning("The readiness file cannot be read: %s", error)
+        st.warning("Opplysningene om kommunenes avklaringer kan ikke leses akkurat nå.")
         return
+    # Words only: the file's path and the setting that replaces it are in the operators' docs.
     st.markdown(
-        f"Kontaktpunkt, kreftkoordinator og koordinerende enhet per kommune kommer fra en egen CSV-fil "
-        f"(`{ready.path.name}`), fordi ingen nasjonale registre har disse opplysningene. "
-        + ("**Fila som brukes nå er syntetiske demodata.** " if ready.is_demo else "")
-        + ("" if settings().public_mode  # how to configure the server is for its operators
-           else f"En ekte fil kan tas i bruk med miljøvariabelen `{ENV_VARIABLE}` eller innstillingen `{TOML_KEY}`.")
+        "Kontaktpunkt, kreftkoordinator og koordinerende enhet per kommune kommer fra en egen fil med kommunenes "
+        "egne opplysninger, fordi ingen nasjonale registre har disse opplysningene. "
+        + ("**Opplysningene som vises nå er syntetiske demodata.** " if ready.is_demo else "")
+        + "Driftsansvarlig kan bytte fila ut med kommunenes egne opplysninger (se driftsdokumentasjonen)."
     )

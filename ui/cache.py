@@ -125,8 +125,9 @@ def funnel(key: indicators.DataKey, indicator_id: str, level: str, period: tuple
 
 
 @st.cache_data(show_spinner="Beregner profilen for helsefellesskapet …", max_entries=64)
-def profile(key: indicators.DataKey, helsefellesskap_id: str, year: int | None = None) -> pl.DataFrame:
-    return indicators.profile(helsefellesskap_id, year, key=key)
+def profile(key: indicators.DataKey, helsefellesskap_id: str, year: int | None = None,
+            confidence: float = 0.95) -> pl.DataFrame:
+    return indicators.profile(helsefellesskap_id, year, key=key, confidence=confidence)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -147,6 +148,12 @@ def all_years(key: indicators.DataKey) -> list[int]:
 @st.cache_data(show_spinner=False, max_entries=8)
 def areas(key: indicators.DataKey) -> pl.DataFrame:
     return store_data.areas(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def units(key: indicators.DataKey) -> pl.DataFrame:
+    """One row per area unit (a kommune, or a bydel of a split kommune such as Oslo)."""
+    return store_data.units(key)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -194,6 +201,24 @@ def helsefellesskap_geometry(key: indicators.DataKey) -> gpd.GeoDataFrame:
 
     path = resolve_geometry_path()
     return _dissolved(key, str(path), path.stat().st_mtime_ns)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _level_dissolved(key: indicators.DataKey, level: str, path: str, _mtime_ns: int) -> gpd.GeoDataFrame:
+    from data_loaders.geometry import level_geometry as dissolve
+    from data_loaders.geometry import load_kommune_geometry
+    from data_loaders.reference import UNIT_LEVEL_COLUMNS
+
+    return dissolve(load_kommune_geometry(Path(path)), areas(key), UNIT_LEVEL_COLUMNS[level])
+
+
+def level_geometry(key: indicators.DataKey, level: str) -> gpd.GeoDataFrame:
+    """Polygons of the areas of a level made of whole kommuner (helseforetak, sentralitet, kostragruppe):
+    columns area_id, geometry (shared across sessions)."""
+    from data_loaders.geometry import resolve_geometry_path
+
+    path = resolve_geometry_path()
+    return _level_dissolved(key, level, str(path), path.stat().st_mtime_ns)
 
 
 def kommuner_without_own_geometry() -> list[str]:

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from indicators.catalogue import Indicator
+from indicators.formatting import format_number
 
 from ui import text, theme
 
@@ -131,12 +132,15 @@ def _band(x: list, lower: list, upper: list) -> tuple[list, list]:
 
 
 def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dict[str, str],
-                highlight: str | None, synthetic: bool, level_name: str = "helsefellesskap") -> go.Figure:
-    """Horizontal bars, highest at the top, with 95 % intervals and the national value as a line.
+                highlight: str | None, synthetic: bool, level_name: str = "helsefellesskap",
+                level: str = "95") -> go.Figure:
+    """Horizontal bars, highest at the top, with 95 % (``level="99_8"``: 99,8 %) intervals and the
+    national value as a line; the colours follow the table's significance at the same level.
 
     Colour = assessment against the country, triangle after the value = significantly
     higher/lower; suppressed areas are listed at the bottom with "–" and the reason.
     """
+    level_text = "99,8 %" if level == "99_8" else "95 %"
     shown = table.filter(pl.col("value").is_not_null()).sort("value")
     hidden = table.filter(pl.col("value").is_null())
     order = hidden["area_id"].to_list() + shown["area_id"].to_list()
@@ -161,17 +165,17 @@ def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dic
             name=theme.ASSESSMENT_LABELS[assessment],
             marker=dict(color=colour, line=dict(color="#333", width=0.8)),
             error_x=dict(type="data", symmetric=False,
-                         array=[(u - v) if u is not None else 0 for u, v in zip(rows["upper_95"], values)],
-                         arrayminus=[(v - lo) if lo is not None else 0 for lo, v in zip(rows["lower_95"], values)],
+                         array=[(u - v) if u is not None else 0 for u, v in zip(rows[f"upper_{level}"], values)],
+                         arrayminus=[(v - lo) if lo is not None else 0 for lo, v in zip(rows[f"lower_{level}"], values)],
                          color="#1A1A1A", thickness=1.4, width=4),
             text=[f"{text.value(ind, v)} {theme.SIGNIFICANCE_SYMBOLS.get(s, '')}".strip()
                   for v, s in zip(values, rows["significance"])],
             textposition="inside", insidetextanchor="start",
             textfont=dict(color=theme.ON_COLOUR.get(colour, "#1A1A1A"), size=13),
             customdata=[[text.esc(labels.get(a, a)), text.interval(ind, lo, up), text.status(asm, sig)]
-                        for a, lo, up, asm, sig in zip(rows["area_id"], rows["lower_95"], rows["upper_95"],
+                        for a, lo, up, asm, sig in zip(rows["area_id"], rows[f"lower_{level}"], rows[f"upper_{level}"],
                                                        rows["assessment"], rows["significance"])],
-            hovertemplate="<b>%{customdata[0]}</b><br>Verdi: %{x:,.1f}<br>95 % KI: %{customdata[1]}"
+            hovertemplate=f"<b>%{{customdata[0]}}</b><br>Verdi: %{{x:,.1f}}<br>{level_text} KI: %{{customdata[1]}}"
                           "<br>%{customdata[2]}<extra></extra>",
         ))
     if hidden.height:
@@ -182,7 +186,7 @@ def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dic
             textposition="outside", cliponaxis=False, hoverinfo="skip",
         ))
     layout = base_layout(f"{ind.short_name}: {level_name} rangert",
-                         text.subtitle(ind, period, synthetic, "linjene viser 95 % konfidensintervall"),
+                         text.subtitle(ind, period, synthetic, f"linjene viser {level_text} konfidensintervall"),
                          height=max(360, 26 * len(order) + 170), wrap=80, bottom=50)
     national = _national_of(table)
     if national is not None:
@@ -309,9 +313,40 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
 # --- funnel plot ---------------------------------------------------------------------------------
 
 
+def _funnel_label_positions(xs: list[float], ys: list[float], names: list[str], y_span: float,
+                            width_px: float = 900, height_px: float = 440) -> list[str | None]:
+    """Where each point's name goes so that no two names overlap: above the point, else below it,
+    else nowhere (the name is then in the hover only). Greedy, largest deviations first."""
+    if not xs:
+        return []
+    lx = [math.log10(max(x, 1e-9)) for x in xs]
+    x_span = max(max(lx) - min(lx), 1e-9)
+    y_span = max(y_span, 1e-12)
+    boxes: list[tuple[float, float, float, float]] = []
+    out: list[str | None] = [None] * len(xs)
+    for i in sorted(range(len(xs)), key=lambda j: -abs(ys[j])):
+        cx = (lx[i] - min(lx)) / x_span * width_px
+        cy = ys[i] / y_span * height_px
+        half = 3.6 * len(names[i]) + 2
+        for position, dy in (("top center", 14.0), ("bottom center", -14.0)):
+            box = (cx - half, cy + dy - 8, cx + half, cy + dy + 8)
+            if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in boxes):
+                boxes.append(box)
+                out[i] = position
+                break
+    return out
+
+
 def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: Indicator, *, period: str,
-                synthetic: bool, scope_label: str, label_outside: str = "95") -> go.Figure:
-    """Value against denominator with 95 % and 99,8 % control limits around the national value."""
+                synthetic: bool, scope_label: str, label_outside: str = "95", scale: str = "crude",
+                x_label: str | None = None) -> go.Figure:
+    """Funnel plot with 95 % and 99,8 % control limits.
+
+    ``scale="ratio"`` (standardised indicators): observed/expected against the expected count,
+    around 1; ``"crude"``: the crude value against its denominator, around the national value.
+    Names are shown for the kommuner outside the limits (``label_outside``) and never overlap.
+    """
+    ratio = scale == "ratio"
     data = []
     x = limits["denominator"].to_list()
     for column, dash, name in (("upper_99_8", "solid", "99,8 %-grenser"), ("upper_95", "dash", "95 %-grenser")):
@@ -321,37 +356,54 @@ def funnel_plot(points: pl.DataFrame, limits: pl.DataFrame, target: float, ind: 
                          line=line, hoverinfo="skip"))
         data.append(dict(type="scatter", x=x, y=limits[lower].to_list(), mode="lines", name=name, legendgroup=name,
                          showlegend=False, line=line, hoverinfo="skip"))
+    national_name = "Landet: 1,00 (observert = forventet)" if ratio else f"Landet: {text.value(ind, target)}"
     data.append(dict(type="scatter", x=[x[0], x[-1]] if x else [], y=[target, target], mode="lines",
-                     name=f"Landet: {text.value(ind, target)}", line=dict(color=theme.NATIONAL_LINE, width=2),
-                     hoverinfo="skip"))
+                     name=national_name, line=dict(color=theme.NATIONAL_LINE, width=2), hoverinfo="skip"))
     outside = {"95": ("above_95", "above_99_8", "below_95", "below_99_8"), "99_8": ("above_99_8", "below_99_8")}[label_outside]
+    labelled = points.filter(pl.col("position").is_in(list(outside)))
+    y_values = [v for v in points["value"].to_list() if v is not None] + limits["upper_99_8"].to_list()
+    y_span = (max(y_values) - min(y_values + [0.0])) if y_values else 1.0
+    placed = dict(zip(labelled["area_id"].to_list(), _funnel_label_positions(
+        labelled["denominator"].to_list(), [v - target for v in labelled["value"].to_list()],
+        labelled["area_name"].to_list(), y_span)))
+    if ratio:
+        hover = ("<b>%{customdata[0]}</b><br>Observert/forventet: %{y:.2f}<br>Observert: %{customdata[1]}"
+                 "<br>Forventet: %{customdata[2]}<br>%{customdata[3]}<extra></extra>")
+    else:
+        hover = ("<b>%{customdata[0]}</b><br>Verdi: %{y:,.1f}<br>Teller: %{customdata[1]}"
+                 "<br>Nevner: %{customdata[2]}<br>%{customdata[3]}<extra></extra>")
     for position, (colour, symbol, name) in theme.FUNNEL_STYLE.items():
         rows = points.filter(pl.col("position") == position)
         if rows.height == 0:
             continue
-        show_text = position in outside
+        spots = [placed.get(a) for a in rows["area_id"]]
+        show_text = any(spots)
         data.append(dict(
             type="scatter", x=rows["denominator"].to_list(), y=rows["value"].to_list(),
             mode="markers+text" if show_text else "markers",
             name=name, marker=dict(color=colour, symbol=symbol, size=11 if position != "inside" else 8,
                                    line=dict(color="#1A1A1A" if position != "inside" else "white", width=1)),
-            text=[text.esc(n) for n in rows["area_name"]] if show_text else None,
-            textposition="top center", textfont=dict(size=12, color=theme.TEXT),
-            customdata=[[text.esc(n), text.count(num), text.count(den), pl_]
+            text=[text.esc(n) if p else "" for n, p in zip(rows["area_name"], spots)] if show_text else None,
+            textposition=[p or "top center" for p in spots] if show_text else None,
+            textfont=dict(size=12, color=theme.TEXT),
+            customdata=[[text.esc(n), text.count(num), format_number(den, 1) if ratio else text.count(den), pl_]
                         for n, num, den, pl_ in zip(rows["area_name"], rows["numerator"], rows["denominator"],
                                                     rows["position_label"])],
-            hovertemplate="<b>%{customdata[0]}</b><br>Verdi: %{y:,.1f}<br>Teller: %{customdata[1]}"
-                          "<br>Nevner: %{customdata[2]}<br>%{customdata[3]}<extra></extra>",
+            hovertemplate=hover,
         ))
     ticks = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 5)]
     if x:
         ticks = [t for t in ticks if x[0] <= t <= x[-1]]
+    scale_text = ("skala: observert/forventet antall (indirekte standardisert for alder og kjønn); grenser rundt 1"
+                  if ratio else "skala: rå verdier mot nevner; grenser rundt landsverdien")
     layout = base_layout(f"Traktplott: {ind.short_name}, {scope_label}",
-                         text.subtitle(ind, period, synthetic, "rå verdier mot nevner; grenser rundt landsverdien"),
-                         height=600, wrap=110, bottom=110)
-    _axis(layout, "xaxis", type="log", title_text=f"Nevner: {ind.denominator.label.lower()} (logaritmisk skala)",
+                         text.subtitle(ind, period, synthetic, scale_text), height=600, wrap=110, bottom=110)
+    default_x = "Forventet antall ut fra landets rater for alder og kjønn" if ratio else \
+        f"Nevner: {ind.denominator.label.lower()}"
+    _axis(layout, "xaxis", type="log", title_text=f"{x_label or default_x} (logaritmisk skala)",
           tickvals=ticks, ticktext=[text.count(t) for t in ticks])
-    _axis(layout, "yaxis", title_text=f"{ind.short_name} ({text.unit_short(ind)}, ikke standardisert)")
+    _axis(layout, "yaxis", title_text="Observert/forventet (1 = som landet)" if ratio
+          else f"{ind.short_name} ({text.unit_short(ind)}, ikke standardisert)")
     return _figure(data, layout)
 
 
@@ -412,59 +464,94 @@ def coverage_multiples(table: pl.DataFrame, national: pl.DataFrame, ind: Indicat
     return _figure(data, layout)
 
 
+# A local-registration value resting on fewer than this share of the area's kommuner is marked,
+# and never ranked among the values that rest on most of them.
+REPORTING_SHARE_MIN = 0.5
+
+
+def thin_reporting(reporting: int | None, total: int | None) -> bool:
+    """True when a value rests on fewer than half of the area's kommuner."""
+    return bool(total) and (reporting or 0) / total < REPORTING_SHARE_MIN
+
+
 def reporting_bars(table: pl.DataFrame, ind: Indicator, *, labels: dict[str, str], period: str,
                    synthetic: bool, target: float | None = None, target_label: str = "Mål") -> go.Figure:
-    """SP2/SP3 by area. Areas that do not report get a hatched grey bar with the text
-    "Ikke rapportert" across the axis, so they cannot be mistaken for 0 %. Each axis label
-    says how many of the area's kommuner report."""
-    reported = table.filter(pl.col("value").is_not_null()).sort("value")
+    """SP2/SP3 by area. Areas that do not report get no bar, only the words "Ikke rapportert" in an
+    empty row, so they cannot be read as 0 % or 100 %. Values that rest on fewer than half of the
+    area's kommuner are drawn pale, marked ⚠ and listed below the others, not ranked among them.
+    Each axis label says how many of the area's kommuner report."""
+    thin = pl.struct("reporting_kommuner", "total_kommuner").map_elements(
+        lambda r: thin_reporting(r["reporting_kommuner"], r["total_kommuner"]), return_dtype=pl.Boolean)
+    reported = table.filter(pl.col("value").is_not_null()).with_columns(thin.alias("_thin"))
+    sound = reported.filter(~pl.col("_thin")).sort("value")
+    weak = reported.filter(pl.col("_thin")).sort("value")
     missing = table.filter(pl.col("value").is_null())
 
-    def tick(area_id: str, r: int | None, t: int | None) -> str:
+    def tick(area_id: str, r: int | None, t: int | None, mark: str = "") -> str:
         noun = "kommune" if t == 1 else "kommuner"
-        return f"{text.esc(labels.get(area_id, area_id))} <span style='color:#4A4F57'>({r or 0}/{t} {noun})</span>"
+        return (f"{mark}{text.esc(labels.get(area_id, area_id))} "
+                f"<span style='color:#4A4F57'>({r or 0}/{t} {noun})</span>")
 
-    ticks = ([tick(a, r, t) for a, r, t in zip(missing["area_id"], missing["reporting_kommuner"], missing["total_kommuner"])]
-             + [tick(a, r, t) for a, r, t in zip(reported["area_id"], reported["reporting_kommuner"],
-                                                 reported["total_kommuner"])])
+    def ticks_of(frame: pl.DataFrame, mark: str = "") -> list[str]:
+        return [tick(a, r, t, mark) for a, r, t in
+                zip(frame["area_id"], frame["reporting_kommuner"], frame["total_kommuner"])]
+
+    missing_ticks, weak_ticks, sound_ticks = ticks_of(missing), ticks_of(weak, "⚠ "), ticks_of(sound)
+    ticks = missing_ticks + weak_ticks + sound_ticks  # bottom to top: the complete values rank on top
     data = []
-    if missing.height:
+    if missing.height:  # words in an empty row, never a bar
         data.append(dict(
-            type="bar", orientation="h", y=ticks[: missing.height], x=[100] * missing.height,
+            type="scatter", mode="text", y=missing_ticks, x=[1] * missing.height,
             name="Ikke rapportert (ingen kommuner registrerer) – ikke det samme som 0 %",
-            marker=dict(color="rgba(235,235,235,1)", line=dict(color="#777", width=1),
-                        pattern=dict(shape="/", fgcolor="#9E9E9E", size=8, solidity=0.25)),
             text=["Ikke rapportert" if f == "not_reported" else f"– {text.flag_note(f, fl)}"
                   for f, fl in zip(missing["flag"], missing["flag_label"])],
-            textposition="inside", insidetextanchor="start", textfont=dict(color="#1A1A1A", size=13),
-            hovertemplate="%{y}<br>%{text}<extra></extra>",
+            textposition="middle right", textfont=dict(color="#1A1A1A", size=13),
+            hovertemplate="%{y}<br>%{text}<extra></extra>", showlegend=True,
         ))
-    if reported.height:
-        data.append(dict(
-            type="bar", orientation="h", y=ticks[missing.height:], x=reported["value"].to_list(),
-            name="Andel med behovskartlegging (blant kommunene som rapporterer)",
-            marker=dict(color=theme.BETTER, line=dict(color="#333", width=0.8)),
+
+    def bars(frame: pl.DataFrame, y: list[str], name: str, colour: str, font: str, pattern: dict | None) -> dict:
+        marker = dict(color=colour, line=dict(color="#333", width=0.8))
+        if pattern:
+            marker["pattern"] = pattern
+        return dict(
+            type="bar", orientation="h", y=y, x=frame["value"].to_list(), name=name, marker=marker,
             error_x=dict(type="data", symmetric=False,
-                         array=[u - v for u, v in zip(reported["upper_95"], reported["value"])],
-                         arrayminus=[v - lo for lo, v in zip(reported["lower_95"], reported["value"])],
+                         array=[u - v for u, v in zip(frame["upper_95"], frame["value"])],
+                         arrayminus=[v - lo for lo, v in zip(frame["lower_95"], frame["value"])],
                          color="#1A1A1A", thickness=1.3, width=3),
-            text=[f"{text.value(ind, v)} %" for v in reported["value"]],
-            textposition="inside", insidetextanchor="start", textfont=dict(color="#FFFFFF", size=13),
+            text=[f"{text.value(ind, v)} %" for v in frame["value"]],
+            textposition="inside", insidetextanchor="start", textfont=dict(color=font, size=13),
             customdata=[[text.esc(labels.get(a, a)), text.interval(ind, lo, up), text.reporting(r, t)]
-                        for a, lo, up, r, t in zip(reported["area_id"], reported["lower_95"], reported["upper_95"],
-                                                   reported["reporting_kommuner"], reported["total_kommuner"])],
+                        for a, lo, up, r, t in zip(frame["area_id"], frame["lower_95"], frame["upper_95"],
+                                                   frame["reporting_kommuner"], frame["total_kommuner"])],
             hovertemplate="<b>%{customdata[0]}</b><br>%{x:,.1f} %<br>95 % KI: %{customdata[1]}"
                           "<br>%{customdata[2]}<extra></extra>",
-        ))
+        )
+
+    if weak.height:
+        data.append(bars(weak, weak_ticks, "⚠ Bygger på under halvparten av kommunene (ikke rangert med de andre)",
+                         "#D9E6F2", "#1A1A1A", dict(shape="/", fgcolor=theme.BETTER, size=7, solidity=0.2)))
+    if sound.height:
+        data.append(bars(sound, sound_ticks, "Andel med behovskartlegging (minst halvparten av kommunene rapporterer)",
+                         theme.BETTER, "#FFFFFF", None))
     layout = base_layout(f"{ind.short_name}: andel per område",
                          text.subtitle(ind, period, synthetic, "i parentes: kommuner som rapporterer"),
                          height=26 * len(ticks) + 230, wrap=90, bottom=110)
+    shapes, annotations = [], []
+    if weak.height and sound.height:  # a rule between the ranked values and the marked ones
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=len(ticks) - len(sound_ticks) - 0.5,
+                           y1=len(ticks) - len(sound_ticks) - 0.5, line=dict(color="#4A4F57", width=1, dash="dash")))
     if target is not None:
-        layout["shapes"] = [_vline(target, dict(color=theme.TARGET, width=2, dash="dot"))]
-        layout["annotations"] = [dict(x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
-                                      text=f"{target_label}: {text.value(ind, target)} %",
-                                      font=dict(color=theme.TARGET, size=13))]
-    _axis(layout, "yaxis", categoryorder="array", categoryarray=ticks, ticks="", showgrid=False)
+        shapes.append(_vline(target, dict(color=theme.TARGET, width=2, dash="dot")))
+        annotations.append(dict(x=target, y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                                text=f"{target_label}: {text.value(ind, target)} %",
+                                font=dict(color=theme.TARGET, size=13)))
+    if shapes:
+        layout["shapes"] = shapes
+    if annotations:
+        layout["annotations"] = annotations
+    _axis(layout, "yaxis", categoryorder="array", categoryarray=ticks, ticks="", showgrid=False,
+          range=[-0.5, len(ticks) - 0.5])
     _axis(layout, "xaxis", range=[0, 102], tickvals=[0, 20, 40, 60, 80, 100], title_text="Prosent")
     layout.update(barmode="overlay", bargap=0.25)
     return _figure(data, layout)

@@ -86,4 +86,5 @@ def download_section(table: pl.DataFrame, indicator_ids: str | Sequence[str], ke
                      "skjulte tall er tomme, aldri null.",
             )
     st.caption("Skjulte og ikke rapporterte tall er tomme i filene (aldri 0). CSV (Excel, norsk) bruker semikolon og "
-               "desimalkomma.")
+               "desimalkomma. CSV og Excel viser verdiene med samme antall desimaler som dashbordet; Parquet har full "
+               "presisjon for analyse. Med demodata står advarselen øverst i CSV-filen.")

@@ -49,6 +49,25 @@ _LANG_SCRIPT = """
     window.__styringLangObserver = new MutationObserver(apply);
     window.__styringLangObserver.observe(root, {attributes: true, attributeFilter: ["lang"]});
   }
+  // Map tooltips stay inside the map: deck.gl places them at the pointer (translate(x, y)); near the
+  // right or bottom edge they are moved back inside the map's box.
+  if (!window.__styringTooltipClamp) {
+    window.__styringTooltipClamp = new MutationObserver(function (mutations) {
+      mutations.forEach(function (m) {
+        var el = m.target;
+        if (!el.classList || !el.classList.contains("deck-tooltip") || el.style.display === "none") return;
+        var box = el.closest('[data-testid="stDeckGlJsonChart"]') || el.offsetParent;
+        var match = /translate\\((-?[\\d.]+)px,\\s*(-?[\\d.]+)px\\)/.exec(el.style.transform || "");
+        if (!box || !match) return;
+        var x = parseFloat(match[1]), y = parseFloat(match[2]);
+        var maxX = Math.max(0, box.clientWidth - el.offsetWidth - 4);
+        var maxY = Math.max(0, box.clientHeight - el.offsetHeight - 4);
+        var nx = Math.max(0, Math.min(x, maxX)), ny = Math.max(0, Math.min(y, maxY));
+        if (nx !== x || ny !== y) el.style.transform = "translate(" + nx + "px, " + ny + "px)";
+      });
+    });
+    window.__styringTooltipClamp.observe(document.body, {attributes: true, subtree: true, attributeFilter: ["style"]});
+  }
   if (window.__styringTranslator) return;
   var exact = __EXACT__, prefixes = __PREFIXES__, attributes = ["aria-label", "title", "placeholder"];
   function translated(value) {
@@ -120,17 +139,52 @@ def indicator_card(ind: Indicator, extra: str = "") -> None:
     )
 
 
+# --- unknown pages -----------------------------------------------------------------------------
+
+
+def unknown_page_name(known_paths: set[str]) -> str | None:
+    """The page name of a URL that names no page of the app (``/finnes-ikke``), else None.
+
+    Call before ``st.navigation``. Streamlit would run the main page under an English "Page not
+    found" dialog; instead the request is pointed at the main page and the caller shows
+    ``page_not_found``. Relies on the script run context's pages manager; if that is not
+    available (tests, other Streamlit versions) nothing changes.
+    """
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        manager = get_script_run_ctx().pages_manager
+        name = manager.intended_page_name
+        if manager.intended_page_script_hash or not name or name in known_paths:
+            return None
+        manager.set_script_intent("", "")  # resolve to the main page, without Streamlit's dialog
+        return str(name)
+    except Exception:  # noqa: BLE001 - best effort: Streamlit's own handling remains
+        return None
+
+
+def page_not_found(name: str, pages: dict) -> None:
+    """A Norwegian "page not found" with a way back to every page."""
+    st.title("Fant ikke siden", anchor=False)
+    from ui.state import echo
+
+    st.markdown(f"Adressen {echo('/' + str(name))} finnes ikke i løsningen. Den kan være skrevet feil, "
+                "eller siden kan ha fått nytt navn. Velg en av sidene under.")
+    for candidate in pages.values():
+        st.page_link(candidate, label=candidate.title, icon=":material/arrow_forward:")
+
+
 # --- public mode and faults -----------------------------------------------------------------
 
+# Words only: the commands that build or fill the store are in the operators' docs (README,
+# docs/importing.md); the exception, for operators, follows outside public mode.
 NOT_BUILT_TEXT = (
-    "Databasen er ikke bygget ennå. Kjør `python -m data_loaders demo` (eller `make run`) for å lage "
-    "demodataene, eller `python -m data_loaders init` og importer ekte data med `python -m data_loaders import` "
-    "(se docs/importing.md). Last deretter siden på nytt."
+    "Databasen er ikke bygget ennå, så det finnes ingen tall å vise. Driftsansvarlig må bygge demodataene "
+    "eller importere data, slik driftsdokumentasjonen beskriver. Last deretter siden på nytt."
 )
 EMPTY_TEXT = (
-    "Databasen er tom: tabellene finnes, men ingen tall er lastet inn ennå. Importer data med "
-    "`python -m data_loaders import` (se docs/importing.md), eller kjør `python -m data_loaders demo` for "
-    "syntetiske demodata. Last deretter siden på nytt."
+    "Databasen er tom: ingen tall er lastet inn ennå. Driftsansvarlig må importere data eller bygge "
+    "demodataene, slik driftsdokumentasjonen beskriver. Last deretter siden på nytt."
 )
 UNREACHABLE_NO_CACHE_TEXT = (
     "Databasen kan ikke nås akkurat nå, og det finnes ingen tidligere hentede tall å vise. "
@@ -167,13 +221,24 @@ def _technical(error: BaseException | None) -> None:
         st.caption(f"Teknisk detalj: {type(error).__name__}: {error}")
 
 
+# For the operators of the internal app only (never in public mode): the commands themselves.
+NOT_BUILT_OPERATOR = ("For driftsansvarlig: `python -m data_loaders demo` bygger demodataene; `python -m data_loaders "
+                      "init` og `python -m data_loaders import` tar inn ekte data (se docs/importing.md).")
+EMPTY_OPERATOR = ("For driftsansvarlig: `python -m data_loaders import` tar inn data (se docs/importing.md); "
+                  "`python -m data_loaders demo` lager syntetiske demodata.")
+
+
+def _operator_hint(hint: str) -> str:
+    return "" if public_mode() else "\n\n" + hint
+
+
 def store_not_ready(error: Exception) -> None:
-    st.error(NOT_BUILT_TEXT, icon=":material/database:")
+    st.error(NOT_BUILT_TEXT + _operator_hint(NOT_BUILT_OPERATOR), icon=":material/database:")
     _technical(error)
 
 
 def store_empty() -> None:
-    st.error(EMPTY_TEXT, icon=":material/database:")
+    st.error(EMPTY_TEXT + _operator_hint(EMPTY_OPERATOR), icon=":material/database:")
 
 
 def store_unreachable_banner(fetched_at: datetime, error: BaseException | None) -> None:

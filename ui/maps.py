@@ -18,7 +18,7 @@ import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 import streamlit as st
 
-from data_loaders.geometry import map_view_state, to_geojson
+from data_loaders.geometry import SPLIT_AREA_ID, map_view_state, to_geojson
 from indicators.catalogue import Indicator
 
 from ui import cache, tables, text, theme
@@ -29,6 +29,10 @@ ATTRIBUTION = (
 )
 COLOUR_MODES = {"deviation": "Avvik fra landet", "significance": "Signifikans mot landet"}
 TWIN_LABEL = "Kartet som tabell"
+LEVEL_NAMES = {"helseforetak": "helseforetaksområder", "sentralitet": "sentralitetsklasser",
+               "kostragruppe": "KOSTRA-grupper"}
+SPLIT_NOTE = ("Oslo er delt mellom fire sykehussektorer (OUS, Lovisenberg, Diakonhjemmet og Akershus for Grorud og "
+              "Stovner) og er grå i kartet; sektorene står i tabellen og i profilen for Helsefellesskap Oslo.")
 _TOOLTIP_STYLE = {"backgroundColor": "#FFFFFF", "color": "#1A1A1A", "fontSize": "14px",
                   "border": "1px solid #333", "padding": "6px 8px", "fontFamily": "sans-serif"}
 
@@ -81,7 +85,29 @@ class _CompactDeck(pdk.Deck):
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
-def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None) -> pdk.Deck:
+# The Oslo area (lon/lat box) where six helsefellesskap meet: shown again, enlarged, under a map of
+# the whole country, so that Oslo, Ahus, Vestre Viken, Østfold, Vestfold and Telemark are not slivers.
+OSLO_AREA_BOX = (9.2, 58.75, 11.95, 60.45)
+INSET_LABEL = "Oslo-området forstørret"
+MAP_FIT_WIDTH = 360  # px: the map's view is fitted to this width (a phone's), so nothing is cut off
+
+
+def _label_layer(gdf: gpd.GeoDataFrame, geo_key: str, highlight: str, name: str) -> pdk.Layer | None:
+    """The chosen area's name on the map, on a white background, at a point inside it."""
+    sub = gdf[gdf[geo_key] == highlight]
+    if not len(sub) or not name:
+        return None
+    point = sub.geometry.union_all().representative_point()
+    return pdk.Layer(
+        "TextLayer", data=[{"position": [point.x, point.y], "name": name}], id="highlight-label",
+        get_position="position", get_text="name", get_size=15, get_color=[26, 26, 26, 255],
+        background=True, get_background_color=[255, 255, 255, 235], background_padding=[4, 2],
+        font_weight=700, character_set="auto", pickable=False,  # "auto": Norwegian letters (æ, ø, å)
+    )
+
+
+def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None,
+          label: pdk.Layer | None = None) -> pdk.Deck:
     layers = [pdk.Layer(
         "GeoJsonLayer", data=geojson, id="areas", pickable=True, stroked=True, filled=True,
         get_fill_color="properties.fill_color", get_line_color="properties.line_color",
@@ -92,12 +118,34 @@ def _deck(geojson: dict, view: dict, highlight_geojson: dict | None = None) -> p
             "GeoJsonLayer", data=highlight_geojson, id="highlight", pickable=False, stroked=True, filled=False,
             get_line_color=[106, 27, 154, 255], line_width_min_pixels=3,
         ))
+    if label is not None:
+        layers.append(label)
     return _CompactDeck(
         layers=layers,
         initial_view_state=pdk.ViewState(**view),
         map_provider=None,  # no basemap: nothing is fetched from tile servers
         tooltip={"html": "<b>{name}</b><br/>{value_text}<br/>{ci_text}<br/>{status_text}", "style": _TOOLTIP_STYLE},
     )
+
+
+def _oslo_inset(gdf: gpd.GeoDataFrame, geojson: dict, geo_key: str, highlight_geojson: dict | None,
+                label: pdk.Layer | None, key: str | None, height: int = 300) -> None:
+    """The Oslo area enlarged, under a map of the whole country (only the areas inside the box)."""
+    from shapely.geometry import box
+
+    area = box(*OSLO_AREA_BOX)
+    inside = set(gdf[gdf.intersects(area)][geo_key].astype(str).to_list())
+    if not inside:
+        return
+    features = [f for f in geojson["features"] if str(f["properties"].get(geo_key)) in inside]
+    frame = gpd.GeoDataFrame(geometry=[area], crs=gdf.crs)
+    view = map_view_state(frame, width=MAP_FIT_WIDTH, height=height, padding=0.0)
+    st.markdown(f"**{INSET_LABEL}**")
+    st.pydeck_chart(_deck({**geojson, "features": features}, view, highlight_geojson, label), height=height,
+                    alt=f"{INSET_LABEL}: de samme fargene som kartet over, for områdene rundt Oslo "
+                        f"(Oslo, Akershus, Buskerud, Østfold, Vestfold og Telemark). Alle verdiene står i "
+                        f"«{TWIN_LABEL}».",
+                    key=f"{key}_oslo" if key else None)
 
 
 def legend_html(ind: Indicator, *, colour_by: str, national: float | None, present: set[str]) -> str:
@@ -191,36 +239,56 @@ def choropleth(table: pl.DataFrame, ind: Indicator, *, level: str, colour_by: st
             mask = [n in wanted or bool(set(str(c).split(",")) & wanted) for n, c in zip(gdf["kommunenummer"], gdf["covers"])]
             gdf = gdf[mask]
         level_name = "kommuner"
-    else:
+    elif level == "helsefellesskap":
         gdf = cache.helsefellesskap_geometry(data_key)
         geo_key = "helsefellesskap_id"
         level_name = "helsefellesskap"
+    else:  # helseforetak, sentralitet, kostragruppe: dissolved from whole kommuner
+        gdf = cache.level_geometry(data_key, level)
+        geo_key = "area_id"
+        level_name = LEVEL_NAMES.get(level, level)
     props = area_properties(table, ind, colour_by=colour_by, key=geo_key)
     geojson = to_geojson(gdf, props, key=geo_key, missing={
         "fill_color": theme.hex_to_rgba(theme.SUPPRESSED_FILL), "line_color": [60, 60, 60, 255],
         "value_text": "Ingen data", "ci_text": "", "status_text": "", "name": "",
     })
+    for feature in geojson["features"]:  # Oslo on the helseforetak map: four hospital sectors, not one area
+        if feature["properties"].get(geo_key) == SPLIT_AREA_ID:
+            feature["properties"].update(name="Oslo (fire sykehussektorer)", value_text=SPLIT_NOTE)
     for feature in geojson["features"]:
         if not feature["properties"].get("name"):
             feature["properties"]["name"] = feature["properties"].get("kommunenavn") or ""
-    highlight_geojson = None
+    highlight_geojson = label = None
     if highlight is not None:
         sub = gdf[gdf[geo_key] == highlight]
         if len(sub):
             highlight_geojson = to_geojson(sub, key=geo_key)
-    view = map_view_state(gdf, width=520, height=height)
+            names = dict(zip(props[geo_key].to_list(), props["name"].to_list()))
+            label = _label_layer(gdf, geo_key, highlight, names.get(highlight, ""))
+    # Fitted to a phone's width (360 px), so the whole area is in view on a narrow screen too.
+    view = map_view_state(gdf, width=MAP_FIT_WIDTH, height=height)
     alt = summary(table, ind, level_name) + f" Alle verdiene står i «{TWIN_LABEL}»."
-    st.pydeck_chart(_deck(geojson, view, highlight_geojson), height=height, alt=alt, key=key)
+    if highlight_geojson is not None:
+        alt += " Det valgte området er markert med lilla kant og navn."
+    st.pydeck_chart(_deck(geojson, view, highlight_geojson, label), height=height, alt=alt, key=key)
+    whole_country = level != "kommune" or kommuner is None
+    if whole_country:
+        _oslo_inset(gdf, geojson, geo_key, highlight_geojson, label, key)
     national = table["national_value"].drop_nulls()
     present = set(props["class_text"].to_list())
     st.html(legend_html(ind, colour_by=colour_by, national=float(national[0]) if len(national) else None,
                         present=present))
     notes = [ATTRIBUTION]
+    if level == "helseforetak":
+        notes.append(SPLIT_NOTE)
+    if level in ("sentralitet", "kostragruppe"):  # Haram is drawn with Ålesund's polygon (and class)
+        notes += cache.geometry_notes()
     if level == "kommune" and (kommuner is None or set(kommuner) & set(cache.kommuner_without_own_geometry())):
         notes += cache.geometry_notes()
     st.caption(" ".join(notes))
     st.caption(f"Tekstversjon: {alt}")
-    name_label = "Kommune" if level == "kommune" else "Helsefellesskap"
+    name_label = {"kommune": "Kommune", "helsefellesskap": "Helsefellesskap", "helseforetak": "Helseforetaksområde",
+                  "sentralitet": "Sentralitet", "kostragruppe": "KOSTRA-gruppe"}.get(level, "Område")
     with st.expander(TWIN_LABEL, expanded=False):
         st.caption(f"Hvert område i kartet med verdien, konfidensintervallet og fargeklassen fra tegnforklaringen "
                    f"({COLOUR_MODES.get(colour_by, colour_by).lower()}).")

@@ -10,7 +10,12 @@ from indicators.catalogue import Indicator
 
 from ui import cache, state
 
-LEVEL_OPTIONS = {"helsefellesskap": "Helsefellesskap (19)", "kommune": "Kommuner (357)"}
+LEVEL_OPTIONS = {"helsefellesskap": "Helsefellesskap (19)", "kommune": "Kommuner (357)",
+                 "helseforetak": "Helseforetak (21)", "sentralitet": "Sentralitet (6)",
+                 "kostragruppe": "KOSTRA-grupper (17)"}
+# The map's heading per level ("Kart: helsefellesskap, 2024").
+LEVEL_MAP_NAMES = {"helsefellesskap": "helsefellesskap", "kommune": "kommuner", "helseforetak": "helseforetaksområder",
+                   "sentralitet": "sentralitetsklasser", "kostragruppe": "KOSTRA-grupper"}
 
 
 def indicator_picker(prefix: str, *, group_column=None, indicator_column=None,
@@ -31,7 +36,17 @@ def indicator_picker(prefix: str, *, group_column=None, indicator_column=None,
     if gkey not in st.session_state:
         raw_indicator = state.raw("indicator")
         if raw_indicator in {i.id for i in candidates}:
-            st.session_state[gkey] = cat.indicator(raw_indicator).group
+            own_group = cat.indicator(raw_indicator).group
+            st.session_state[gkey] = own_group
+            raw_group = state.raw("group")  # read, so it is never reported as unused
+            if raw_group is not None and raw_group != own_group:
+                chosen_name = f"«{cat.indicator(raw_indicator).short_name}»"
+                if raw_group in group_names:
+                    state.warn(f"Indikatoren {chosen_name} hører ikke til gruppen «{group_names[raw_group]}» i "
+                               f"lenken, men til «{group_names[own_group]}». Viser {chosen_name} i sin egen gruppe.")
+                else:
+                    state.warn(f"Lenken inneholder en ukjent prioritert gruppe: {state.echo(raw_group)}. "
+                               f"Viser {chosen_name} i gruppen «{group_names[own_group]}».")
         else:
             state.seed(gkey, "group", group_ids, cat.indicator(fallback).group, what="prioritert gruppe",
                        describe=lambda g: f"«{group_names.get(g, g)}»")
@@ -84,7 +99,9 @@ def helsefellesskap_picker(prefix: str, key: indicators.DataKey, *, param: str =
     hkey = f"{prefix}_{param}"
     state.seed(hkey, param, options, default if default in options else options[0], what="helsefellesskap",
                describe=lambda h: f"«{names.get(h, none_label)}»")
-    return st.selectbox(label, options, key=hkey, format_func=lambda h: names.get(h, none_label) if h else none_label)
+    # Streamlit shows its placeholder (not format_func) for a None value: make it say "Ingen fremhevet" too.
+    return st.selectbox(label, options, key=hkey, format_func=lambda h: names.get(h, none_label) if h else none_label,
+                        placeholder=none_label)
 
 
 def choice(prefix: str, param: str, label: str, options: dict[str, str], *, default: str, what: str,
@@ -107,13 +124,12 @@ def labels_for(key: indicators.DataKey, level: str) -> dict[str, str]:
     if level == "helsefellesskap":
         hf = cache.helsefellesskap(key)
         return dict(zip(hf["helsefellesskap_id"].to_list(), hf["kortnavn"].to_list()))
-    if level == "helseforetak":
-        hf = cache.helsefellesskap(key)
-        return dict(zip(hf["helsefellesskap_id"].to_list(), hf["helseforetak"].to_list()))
     if level == "kommune":
         areas = cache.areas(key)
         return dict(zip(areas["kommunenummer"].to_list(), areas["kommunenavn"].to_list()))
-    return {}
+    # helseforetak (SKDE's 21 areas), bydel, rhf, fylke, sentralitet, kostragruppe, land: the store's names
+    names = indicators.data.level_names(key, level)
+    return dict(zip(names["area_id"].to_list(), names["short_name"].to_list()))
 
 
 def kommuner_in(key: indicators.DataKey, *, fylke: str | None = None, helsefellesskap: str | None = None) -> list[str]:

@@ -1,7 +1,8 @@
 """The Fingertips-style spine chart: an HTML table with one inline SVG spine per indicator.
 
-Per row: the value, its interval, the national value, the comparison (colour + symbol +
-words), the trend arrow, the rank among the 19 helsefellesskap and the spine: a light bar
+Per row: the value, its interval (95 % or 99.8 %, the profile's ``confidence``), the national
+value, the comparison (colour + symbol + words), the trend arrow, the rank among the 19
+helsefellesskap (1 = best, or 1 = highest for descriptive indicators: ``rank_rule``) and the spine: a light bar
 from the lowest to the highest of the 19, a darker band from the 25th to the 75th
 percentile, the national value as the centre line and the area's value as a marker whose
 colour is the comparison and whose shape is the significance. Directional indicators are
@@ -83,13 +84,16 @@ def _pill(assessment: str | None, significance: str | None) -> str:
 def spine_table(profile: pl.DataFrame, catalogue: Catalogue, group_id: str, caption: str, area_short: str) -> str:
     """The spine-chart table for the indicators of one group (HTML string for ``st.html``)."""
     rows = profile.filter(pl.col("group") == group_id)
+    level = (profile["confidence"].drop_nulls().to_list() or ["95 %"])[0] if "confidence" in profile.columns else "95 %"
+    suffix = "99_8" if level.startswith("99") else "95"
     body = []
     for row in rows.iter_rows(named=True):
         ind = catalogue.indicator(row["indicator_id"])
         value = row.get("value")
         arrow, trend_text = text.trend(row.get("trend"))
         rank = row.get("rank")
-        rank_text = f"{rank} av {row.get('n_ranked')}" if rank is not None else "–"
+        rank_text = (f"{rank} av {row.get('n_ranked')}<br><span class='unit'>{text.esc(row.get('rank_rule') or '')}"
+                     "</span>" if rank is not None else "–")
         note = text.flag_note(row.get("flag"), row.get("flag_label"))
         if ind.coverage == "local" and row.get("total_kommuner"):
             note = (note + " · " if note else "") + text.reporting(row.get("reporting_kommuner"), row.get("total_kommuner"))
@@ -105,7 +109,7 @@ def spine_table(profile: pl.DataFrame, catalogue: Catalogue, group_id: str, capt
             f'<td class="num">{text.esc(row.get("period") or "–")}</td>'
             f'<td class="num">{text.count(row.get("numerator"))}</td>'
             f'<td class="num"><b>{text.value(ind, value)}</b></td>'
-            f'<td class="num">{text.interval(ind, row.get("lower_95"), row.get("upper_95"))}</td>'
+            f'<td class="num">{text.interval(ind, row.get(f"lower_{suffix}"), row.get(f"upper_{suffix}"))}</td>'
             f'<td class="num">{text.value(ind, row.get("national_value"))}</td>'
             f'<td>{_pill(row.get("assessment"), row.get("significance"))}</td>'
             f'<td><span aria-hidden="true" style="font-size:1.2em">{arrow}</span> {text.esc(trend_text)}</td>'
@@ -115,8 +119,9 @@ def spine_table(profile: pl.DataFrame, catalogue: Catalogue, group_id: str, capt
         )
     head = (
         "<tr><th scope='col'>Indikator</th><th scope='col'>Periode</th><th scope='col'>Antall</th>"
-        "<th scope='col'>Verdi</th><th scope='col'>95 % KI</th><th scope='col'>Landet</th>"
-        "<th scope='col'>Mot landet</th><th scope='col'>Trend</th><th scope='col'>Rang</th>"
+        f"<th scope='col'>Verdi</th><th scope='col'>{text.esc(level)} KI</th><th scope='col'>Landet</th>"
+        f"<th scope='col'>Mot landet ({text.esc(level)})</th><th scope='col'>Trend (siste 5 år)</th>"
+        "<th scope='col'>Rang</th>"
         "<th scope='col'>Spredning blant de 19<br><span style='font-weight:400'>← dårligere/lavere · bedre/høyere →</span></th></tr>"
     )
     return f'<table class="spine"><caption>{text.esc(caption)}</caption><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
@@ -138,7 +143,9 @@ def spine_legend() -> str:
         '<span><span class="sw" style="background:#8A94A1"></span>Midterste halvdel (25.–75. persentil)</span>'
         '<span><b style="font-size:1.2em">|</b> Landet</span>'
         '<span>Markør: helsefellesskapet (▲ høyere, ▼ lavere, ● ikke signifikant forskjellig fra landet)</span>'
-        '<span>Rang: 1 = høyeste verdi blant helsefellesskapene med synlig verdi</span>'
+        '<span>Rang blant helsefellesskapene med synlig verdi: 1 = best for indikatorer med ønsket retning; '
+        '1 = høyeste verdi for beskrivende indikatorer</span>'
+        '<span>Trend: Fingertips\' regel – de fem siste årene, 99,8 % sikkerhet; færre år gir ingen pil</span>'
         "<span>Skalaen er lagt slik at <b>bedre</b> er til høyre for indikatorer med ønsket retning; "
         "for beskrivende indikatorer er <b>høyere</b> til høyre.</span>"
         "</div>"

@@ -12,7 +12,7 @@ puts it into the widget's session state; a bad value gives a friendly Norwegian 
 the default. ``sync_url`` writes every parameter of the page back, so links are complete.
 
 Parameter names (shared by the pages): ``group``, ``indicator``, ``period`` ("2024" or a
-pooled "2023-2025"), ``year``, ``level``, ``area``, ``scope``, ``colour``, ``target``.
+pooled "2023-2025"), ``year``, ``level``, ``area``, ``scope``, ``colour``, ``target``, ``kommune``.
 
 Around every page ``dashboard.py`` calls ``begin_run`` and ``check_param_names`` (unknown names)
 before it and ``unused_params`` (known names the view had no use for) after it. Every URL value
@@ -37,11 +37,25 @@ _PERIOD_RE = re.compile(r"^\s*(\d{4})\s*(?:[-–]\s*(\d{4}))?\s*$", re.ASCII)
 _YEAR_RE = re.compile(r"^\s*(\d{4})\s*$", re.ASCII)
 ECHO_LIMIT = 40  # characters of a URL value repeated back in a message
 
+# Neuter nouns among the ``what`` of ``seed`` ("et ukjent årstall", not "en ukjent årstall"), by
+# ending, so compounds follow their last part: kartnivå, konfidensnivå, fargevalg, visningsvalg.
+NEUTER_ENDINGS = ("helsefellesskap", "fylke", "nivå", "årstall", "valg", "område")
+
+
+def article(what: str, adjective: str) -> str:
+    """``"et ukjent fylke"``, ``"en ukjent indikator"``, ``"et tomt årstall"``: the indefinite article and
+    the adjective in the gender of ``what`` (the last word decides: "prioritert gruppe" is feminine/common)."""
+    neuter = bool(what) and what.split()[-1].endswith(NEUTER_ENDINGS)
+    if not neuter:
+        return f"en {adjective} {what}"
+    form = {"tom": "tomt", "ugyldig": "ugyldig", "ukjent": "ukjent"}.get(adjective, adjective)
+    return f"et {form} {what}"
+
 # The URL parameters of each page (README, "URL parameters"); anything else is reported and dropped.
 PAGE_PARAMS: dict[str, frozenset[str]] = {
-    "oversikt": frozenset({"group", "indicator", "period", "level", "colour", "area"}),
-    "helsefellesskap": frozenset({"area", "year", "indicator", "large"}),
-    "kommuner": frozenset({"scope", "area", "group", "indicator", "period", "colour"}),
+    "oversikt": frozenset({"group", "indicator", "period", "level", "colour", "area", "konf"}),
+    "helsefellesskap": frozenset({"area", "year", "indicator", "large", "level", "konf"}),
+    "kommuner": frozenset({"scope", "area", "group", "indicator", "period", "colour", "level", "konf", "kommune"}),
     "pakkeforlop": frozenset({"level", "area", "target", "year"}),
     "om_dataene": frozenset({"indicator"}),
 }
@@ -151,7 +165,7 @@ def seed(
     value = default
     text = raw(param)
     if text is not None and text.strip() == "":
-        warn(f"Lenken inneholder en tom {what}. Viser {describe(default)} i stedet.")
+        warn(f"Lenken inneholder {article(what, 'tom')}. Viser {describe(default)} i stedet.")
     elif text is not None:
         try:
             parsed = parse(text)
@@ -160,7 +174,7 @@ def seed(
         if parsed is not None and parsed in options:
             value = parsed
         else:
-            warn(f"Lenken inneholder en ukjent {what}: {echo(text)}. Viser {describe(default)} i stedet.")
+            warn(f"Lenken inneholder {article(what, 'ukjent')}: {echo(text)}. Viser {describe(default)} i stedet.")
     st.session_state[key] = value
     return value
 
@@ -181,7 +195,7 @@ def seed_number(key: str, param: str, default: float, *, minimum: float, maximum
             value = parsed
         except ValueError:
             shown = echo(text) if text.strip() else "en tom verdi"
-            warn(f"Lenken inneholder en ugyldig {what}: {shown}. Bruker {format_plain(default)} i stedet.")
+            warn(f"Lenken inneholder {article(what, 'ugyldig')}: {shown}. Bruker {format_plain(default)} i stedet.")
     st.session_state[key] = value
     return value
 

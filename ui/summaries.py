@@ -90,19 +90,24 @@ def trend_alt(national: pl.DataFrame, ind: Indicator, series: pl.DataFrame | Non
 
 
 def variation_metrics(spread: dict, period: str) -> None:
-    """The Helseatlas variation figures as metrics with plain-language help."""
+    """The Helseatlas variation figures (SKDE's FT1, FT2, FT3, CV in per cent and SCV) with plain-language help."""
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Høy/lav-ratio", format_number(spread.get("high_low_ratio"), 2),
+    c1.metric("Høy/lav-ratio (FT1)", format_number(spread.get("high_low_ratio"), 2),
               help="Høyeste verdi delt på laveste verdi blant helsefellesskapene som har verdi. "
                    "1,0 betyr ingen forskjell; 2,0 betyr at det høyeste er dobbelt så høyt som det laveste.")
-    c2.metric("Variasjonskoeffisient (CV)", format_number(spread.get("cv"), 2),
-              help="Standardavviket delt på gjennomsnittet av verdiene: hvor stor spredningen er i forhold til nivået.")
-    c3.metric("Systematisk variasjon (SCV)", format_number(spread.get("scv"), 2),
+    c2.metric("FT2 og FT3", f"{format_number(spread.get('ft2'), 2)} og {format_number(spread.get('ft3'), 2)}",
+              help="FT2: nest høyeste delt på nest laveste verdi. FT3: tredje høyeste delt på tredje laveste. "
+                   "De påvirkes mindre enn høy/lav-ratioen av ett enkelt ytterpunkt (som i Helseatlas).")
+    c3.metric("Variasjonskoeffisient (CV)", f"{format_number(spread.get('cv_percent'), 1)} %"
+              if spread.get("cv_percent") is not None else format_number(None, 1),
+              help="Standardavviket i prosent av gjennomsnittet av verdiene (som Helseatlas oppgir den): "
+                   "hvor stor spredningen er i forhold til nivået.")
+    c4.metric("Systematisk variasjon (SCV)", format_number(spread.get("scv"), 2),
               help="Systematisk variasjonskomponent (×100, som i Helseatlas): den delen av variasjonen som ikke kan "
                    "forklares med tilfeldigheter. Høyere tall betyr mer reell (systematisk) variasjon.")
-    c4.metric("Helsefellesskap med i beregningen", f"{spread.get('n_areas', 0)} av {spread.get('n_areas_total', 0)}",
-              help="Skjulte eller ikke rapporterte verdier er holdt utenfor.")
-    st.caption(f"Variasjonsmålene gjelder {period}. De beregnes av indikatormotoren på de synlige verdiene.")
+    st.caption(f"Variasjonsmålene gjelder {period} og bygger på {spread.get('n_areas', 0)} av "
+               f"{spread.get('n_areas_total', 0)} helsefellesskap; skjulte eller ikke rapporterte verdier er holdt "
+               "utenfor. De beregnes av indikatormotoren på de synlige verdiene.")
 
 
 def funnel_answer(points: pl.DataFrame, scope_label: str, ind: Indicator) -> str:
@@ -120,9 +125,11 @@ def funnel_answer(points: pl.DataFrame, scope_label: str, ind: Indicator) -> str
 
     return (
         '<div class="answer-box" role="region" aria-label="Kommuner utenfor traktgrensene">'
-        f"<div><b>{text.esc(scope_label)}: {points.height} kommuner i traktplottet</b></div>"
+        f"<div><b>{text.esc(scope_label)}: {points.height} {'kommune' if points.height == 1 else 'kommuner'} "
+        "i traktplottet</b></div>"
         f"<div>Utenfor 99,8 %-grensene (svært sannsynlig reell forskjell): {names(out99)}</div>"
         f"<div>Mellom 95 %- og 99,8 %-grensene: {names(out95)}</div>"
-        f"<div>Innenfor 95 %-grensene: {points.height - out99.height - out95.height} kommuner "
+        f"<div>Innenfor 95 %-grensene: {points.height - out99.height - out95.height} "
+        f"{'kommune' if points.height - out99.height - out95.height == 1 else 'kommuner'} "
         "(forskjellen fra landet kan skyldes tilfeldigheter).</div></div>"
     )

@@ -23,22 +23,34 @@ def _fmt(decimals: int):
     return lambda v: format_number(None if pd.isna(v) else float(v), decimals)
 
 
+# The two confidence levels a reader can choose (as in Fingertips); 95 % is the default.
+CONFIDENCE_OPTIONS = {"95": "95 %", "99_8": "99,8 %"}
+CONFIDENCE_VALUES = {"95": 0.95, "99_8": 0.998}
+CONFIDENCE_HELP = ("Hvor sikker forskjellen fra landet må være før den vises som høyere eller lavere. "
+                   "99,8 % viser bare de tydeligste forskjellene (færre tilfeldige funn når mange områder "
+                   "sammenlignes); 95 % er standard.")
+
+
 def indicator_frame(table: pl.DataFrame, ind: Indicator, *, name_label: str = "Område",
                     extra: dict[str, str] | None = None, funnel_positions: dict[str, str] | None = None,
-                    show_reporting: bool = False) -> pd.DataFrame:
+                    show_reporting: bool = False, level: str = "95") -> pd.DataFrame:
     """Engine rows as a display frame (numbers stay numbers, for sorting); the value, its interval
-    and the comparison come first, context columns last."""
+    at ``level`` ("95" or "99_8") and the comparison come first, context columns last. A
+    ``comparison_note`` column (why two comparisons differ) is added to the note."""
     def floats(column: str):
         return pd.array(table[column].to_list(), dtype="Float64")
 
+    shown = CONFIDENCE_OPTIONS.get(level, "95 %")
     frame = pd.DataFrame({name_label: table["area_name"].to_list()})
     frame[f"Verdi ({text.unit_short(ind)})"] = floats("value")
-    frame["Nedre 95 %"] = floats("lower_95")
-    frame["Øvre 95 %"] = floats("upper_95")
+    frame[f"Nedre {shown}"] = floats(f"lower_{level}")
+    frame[f"Øvre {shown}"] = floats(f"upper_{level}")
     frame["Mot landet"] = [text.status_short(a, s) for a, s in zip(table["assessment"], table["significance"])]
     if funnel_positions is not None:
         frame["Traktplott"] = [funnel_positions.get(a, MISSING) for a in table["area_id"]]
-    frame["Merknad"] = [text.flag_note(f, fl) for f, fl in zip(table["flag"], table["flag_label"])]
+    notes = table["comparison_note"].to_list() if "comparison_note" in table.columns else [None] * table.height
+    frame["Merknad"] = [" ".join(p for p in (text.flag_note(f, fl), n) if p)
+                        for f, fl, n in zip(table["flag"], table["flag_label"], notes)]
     frame["Teller"] = floats("numerator")
     frame["Nevner"] = floats("denominator")
     frame["Landet"] = floats("national_value")
@@ -64,7 +76,11 @@ def styled(frame: pd.DataFrame, ind: Indicator):
 
 def show(table: pl.DataFrame, ind: Indicator, *, key: str, height: int | str = "auto", **kwargs) -> None:
     frame = indicator_frame(table, ind, **kwargs)
-    st.dataframe(styled(frame, ind), hide_index=True, width="stretch", height=height, key=key)
+    # The name column is wide enough for full names (Sámi and Kven names too) and stays in view
+    # while the other columns scroll sideways on a narrow screen.
+    name = frame.columns[0]
+    st.dataframe(styled(frame, ind), hide_index=True, width="stretch", height=height, key=key,
+                 column_config={name: st.column_config.TextColumn(name, width="large", pinned=True)})
 
 
 def plain(frame: pl.DataFrame | pd.DataFrame, *, key: str | None = None, height: int | str = "auto") -> None:

@@ -53,7 +53,7 @@ TREND_LABELS = {
     "increasing": ("↗", "Økende"),
     "decreasing": ("↘", "Synkende"),
     "no_significant_change": ("→", "Ingen signifikant endring"),
-    "too_few_points": ("·", "For få år til å vurdere"),
+    "too_few_points": ("·", "For få år til å vurdere trend"),
 }
 
 DIRECTION_TEXT = {
@@ -199,7 +199,41 @@ table.spine th { white-space: nowrap; }
 table.spine td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.spine td.ind { min-width: 13rem; max-width: 24rem; }
 table.spine td.ind .unit { display: block; color: #41464D; font-size: 0.8rem; }
-table.spine td.spinecell { min-width: 240px; width: 30%; }
+/* Every spine is drawn at the same length in every group's table (the image is never scaled to fit). */
+table.spine td.spinecell { width: 312px; min-width: 312px; }
+table.spine td.spinecell img { width: 300px !important; max-width: none !important; }
+/* Map tooltips: a readable width, wrapped (kept inside the map by the frame script). */
+.deck-tooltip { max-width: 280px; white-space: normal !important; overflow-wrap: anywhere; }
+.toc { display: flex; flex-wrap: wrap; gap: 0.3rem 1.1rem; margin: 0.2rem 0 0.6rem 0; font-size: 0.95rem; }
+.toc a { white-space: nowrap; }
+/* Wide HTML tables scroll on their own, never the page. */
+.table-scroll { overflow-x: auto; max-width: 100%; }
+[data-testid="stTable"] { overflow-x: auto; max-width: 100%; }
+/* Narrow screens (phones, 390 px): one column, charts without the hover toolbar over their titles,
+   small multiples and wide tables scroll sideways inside their own box, never the page. */
+@media (max-width: 640px) {
+  html, body, [data-testid="stAppViewContainer"] { font-size: 16px; }
+  h1 { font-size: 1.55rem !important; }
+  [data-testid="stMain"] h2 { font-size: 1.3rem !important; }
+  [data-testid="stMain"] h3 { font-size: 1.12rem !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { padding-left: 0.75rem !important;
+    padding-right: 0.75rem !important; padding-top: 2.6rem !important; }
+  [data-testid="stHorizontalBlock"] { flex-wrap: wrap !important; gap: 0.5rem !important; }
+  [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { width: 100% !important; flex: 1 1 100% !important;
+    min-width: 100% !important; }
+  .js-plotly-plot .modebar-container { display: none !important; }
+  /* segmented controls wrap instead of running off the screen */
+  [data-testid="stButtonGroup"], [data-testid="stButtonGroup"] > div { flex-wrap: wrap !important;
+    max-width: 100%; row-gap: 0.35rem; }
+  [data-testid="stPlotlyChart"][class], .stPlotlyChart { max-width: 100%; }
+  /* small multiples and the funnel plot (names placed for a wide plot) keep their width and scroll */
+  [class*="st-key-hf_trends_"], .st-key-pf_sp1, .st-key-ko_funnel { overflow-x: auto !important; }
+  [class*="st-key-hf_trends_"] .js-plotly-plot, .st-key-pf_sp1 .js-plotly-plot,
+  .st-key-ko_funnel .js-plotly-plot { min-width: 680px; }
+  table.spine { display: block; overflow-x: auto; max-width: 100%; }
+  .legend { font-size: 0.85rem; }
+  .deck-tooltip { max-width: 220px; }
+}
 table.spine .flag { color: #41464D; font-size: 0.8rem; display: block; }
 .readiness-yes { font-weight: 600; }
 /* Keyboard focus (WCAG 2.4.7): one clear 3px ring on every control. Streamlit draws no ring on the

@@ -24,9 +24,11 @@ def build_demo_store(engine: Engine, data: DemoData | None = None) -> DemoData:
             DEMO_DATASET_ID,
             source=DEMO_SOURCE,
             description=(
-                "Syntetiske data for demonstrasjon. Tallene er generert fra et fast frø og "
+                "Syntetiske data for demonstrasjon. Registertallene er generert fra et fast frø og "
                 "kalibrert til publiserte nasjonale nivåer der slike finnes; de beskriver ingen "
-                "virkelige personer eller kommuner."
+                "virkelige personer eller kommuner. Befolkningen følger SSBs tall for hver kommune "
+                "og bydel i Oslo (tabell 07459, NLOD 2.0): folketallet 1.1.2024 og 1.1.2020 og "
+                "andelene 67+ og 80+; fordelingen på alder og kjønn innenfor det er generert."
             ),
             extraction_date=data.parameters["extraction_date"],
             synthetic=True,

@@ -51,54 +51,118 @@ def _lognormal_multipliers(rng: np.random.Generator, sd: float, size: int) -> np
 # --- population -------------------------------------------------------------------------
 
 
-def _kommune_sizes(kommuner: list[str], params: dict, rng: np.random.Generator) -> np.ndarray:
-    pop = params["population"]
-    anchors = {str(k): float(v) for k, v in pop["anchors"].items()}
-    sizes = np.zeros(len(kommuner))
-    free = np.array([k not in anchors for k in kommuner])
-    draws = rng.lognormal(np.log(pop["lognormal_median"]), pop["lognormal_sigma"], free.sum())
-    draws = np.clip(draws, pop["minimum"], 40_000)
-    remaining = pop["national_total_2024"] - sum(anchors[k] for k in kommuner if k in anchors)
-    sizes[free] = draws * remaining / draws.sum()
-    for i, k in enumerate(kommuner):
-        if k in anchors:
-            sizes[i] = anchors[k]
-    return sizes
+def _facts(units: list[str], params: dict) -> pl.DataFrame:
+    """SSB's 2024 facts per unit (reference.load_befolkning), in unit order, with the gaps filled.
+
+    - "Uoppgitt bydel" has no age shares: it takes its kommune's.
+    - Ålesund and Haram were one kommune in 2020: they take the growth 2020-2024 of the other
+      kommuner of their fylke (Møre og Romsdal), summed.
+    - A unit without facts (only synthetic test areas) gets a size drawn from a log-normal
+      distribution and the national shares.
+    """
+    facts = reference.load_befolkning()
+    frame = pl.DataFrame({"kode": units}).join(facts.drop("source"), on="kode", how="left", maintain_order="left")
+    kommune = facts.filter(pl.col("kode").str.len_chars() == 4)
+    # The kommune's shares for a bydel without its own ("uoppgitt").
+    parent = kommune.select(pl.col("kode").alias("parent"), pl.col("andel_67_pluss").alias("p67"),
+                            pl.col("andel_80_pluss").alias("p80"))
+    frame = frame.with_columns(pl.col("kode").str.slice(0, 4).alias("parent")).join(parent, on="parent", how="left",
+                                                                                     maintain_order="left")
+    national = kommune.select(
+        (pl.col("andel_67_pluss") * pl.col("folketall_2024")).sum() / pl.col("folketall_2024").sum(),
+        (pl.col("andel_80_pluss") * pl.col("folketall_2024")).sum() / pl.col("folketall_2024").sum(),
+    ).row(0)
+    # Growth of each fylke over its kommuner with both figures.
+    fylke_growth = (
+        kommune.filter(pl.col("folketall_2020").is_not_null())
+        .group_by(pl.col("kode").str.slice(0, 2).alias("fylke"))
+        .agg((pl.col("folketall_2024").sum() / pl.col("folketall_2020").sum()).alias("fylke_ratio"))
+    )
+    frame = frame.with_columns(pl.col("kode").str.slice(0, 2).alias("fylke")).join(
+        fylke_growth, on="fylke", how="left", maintain_order="left")
+    missing = frame["folketall_2024"].is_null().to_numpy()
+    if missing.any():  # synthetic areas (benchmarks): log-normal sizes
+        pop = params["population"]
+        rng = _rng(params["seed"], "population-size")
+        draws = np.clip(rng.lognormal(np.log(pop["lognormal_median"]), pop["lognormal_sigma"], missing.sum()),
+                        pop["minimum"], 40_000)
+        sizes = frame["folketall_2024"].to_numpy().astype(float)
+        sizes[missing] = np.round(draws)
+        frame = frame.with_columns(pl.Series("folketall_2024", sizes).cast(pl.Int64))
+    return frame.select(
+        "kode",
+        pl.col("folketall_2024").cast(pl.Float64).alias("t2024"),
+        pl.coalesce(
+            pl.col("folketall_2020").cast(pl.Float64),
+            pl.col("folketall_2024") / pl.col("fylke_ratio"),
+            pl.col("folketall_2024").cast(pl.Float64),
+        ).alias("t2020"),
+        (pl.coalesce("andel_67_pluss", "p67", pl.lit(national[0])) / 100).alias("s67"),
+        (pl.coalesce("andel_80_pluss", "p80", pl.lit(national[1])) / 100).alias("s80"),
+    )
 
 
-def _centrality(sizes: np.ndarray) -> np.ndarray:
-    return np.clip((np.log10(sizes) - 3.0) / (np.log10(200_000) - 3.0), 0.0, 1.0)
+def _round_to(values: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """Round each row of ``values`` to integers that sum to ``totals`` (largest remainder)."""
+    floor = np.floor(values)
+    short = (totals - floor.sum(axis=1)).astype(np.int64)
+    remainder = values - floor
+    rank = np.argsort(np.argsort(-remainder, axis=1, kind="stable"), axis=1, kind="stable")
+    return floor + (rank < short[:, None])
 
 
 def generate_population(kommuner: list[str], params: dict) -> tuple[pl.DataFrame, np.ndarray]:
-    """Population by year × kommune × sex × age band, and each kommune's centrality."""
+    """Population by year × area unit × sex × age band, and each unit's centrality (0 rural to 1 urban).
+
+    ``kommuner``: the unit codes (kommuner, and bydeler where a kommune is split). Every unit
+    follows SSB's 2024 figures (``reference.load_befolkning``): the total exactly, the shares
+    67+ and 80+ to the person, and the 2020 total exactly (a constant yearly change between
+    them, carried on to the other years). The age profile below 67 and within the old bands
+    mixes a city-like and a rural-like shape by the unit's share 67+; the old bands grow a
+    little faster each year than the rest (ageing).
+    """
     pop = params["population"]
     rng = _rng(params["seed"], "population")
-    sizes = _kommune_sizes(kommuner, params, rng)
-    centrality = _centrality(sizes)
+    facts = _facts(kommuner, params)
+    s67, s80 = facts["s67"].to_numpy(), facts["s80"].to_numpy()
+    centrality = np.clip((0.24 - s67) / (0.24 - 0.11), 0.0, 1.0)
     urban = np.array(pop["age_profile_urban"]) / sum(pop["age_profile_urban"])
     rural = np.array(pop["age_profile_rural"]) / sum(pop["age_profile_rural"])
     profile = centrality[:, None] * urban + (1 - centrality[:, None]) * rural
     profile *= np.exp(rng.normal(0, 0.05, profile.shape))
-    profile /= profile.sum(axis=1, keepdims=True)
-    male_share = np.array(pop["male_share"])
     lows = np.array([low for _, low, _ in AGE_BANDS])
-    ageing = np.where(lows >= 80, pop["ageing_80_plus"], np.where(lows >= 67, pop["ageing_67_plus"], 0.0))
-    growth = pop["growth_rural"] + centrality * (pop["growth_urban"] - pop["growth_rural"])
+    groups = np.where(lows >= 80, 2, np.where(lows >= 67, 1, 0))  # under 67, 67-79, 80+
+    # Each group's shape from the profile, its share from SSB.
+    shares = np.stack([1 - s67, s67 - s80, s80], axis=1)
+    shape = profile / np.stack([profile[:, groups == g].sum(axis=1) for g in range(3)], axis=1)[:, groups]
+    male_share = np.array(pop["male_share"])
+    ageing = np.array([0.0, pop["ageing_67_plus"], pop["ageing_80_plus"]])
+    t2024, t2020 = facts["t2024"].to_numpy(), facts["t2020"].to_numpy()
+    yearly = (t2024 / t2020) ** (1 / 4)
     reference_year = params["reference_year"]
+    n_bands = len(AGE_BAND_LABELS)
     frames = []
     for year in params["years"]:
         offset = year - reference_year
-        year_pop = sizes[:, None] * profile * (1 + growth[:, None]) ** offset * (1 + ageing[None, :]) ** offset
-        male = np.round(year_pop * male_share[None, :] * np.exp(rng.normal(0, 0.01, year_pop.shape)))
-        total = np.round(year_pop)
-        female = np.maximum(total - male, 0)
-        for sex, values in (("male", male), ("female", female)):
+        total = np.round(t2024 * yearly**offset)
+        group_share = shares * (1 + ageing[None, :]) ** offset
+        group_share /= group_share.sum(axis=1, keepdims=True)
+        group_count = _round_to(group_share * total[:, None], total)
+        cells = np.zeros((len(kommuner), 2 * n_bands))
+        real = shape * group_share[:, groups] * total[:, None]
+        male = real * male_share[None, :] * np.exp(rng.normal(0, 0.01, real.shape))
+        both = np.concatenate([male, real - male], axis=1)  # male bands, then female bands
+        both_groups = np.concatenate([groups, groups])
+        for g in range(3):
+            columns = both_groups == g
+            cells[:, columns] = _round_to(both[:, columns], group_count[:, g])
+        for s, sex in enumerate(("male", "female")):
+            values = cells[:, s * n_bands:(s + 1) * n_bands]
             frames.append(
                 pl.DataFrame(
                     {
                         "year": np.full(values.size, year, dtype=np.int32),
-                        "kommunenummer": np.repeat(kommuner, len(AGE_BAND_LABELS)),
+                        "kommunenummer": np.repeat(kommuner, n_bands),
                         "sex": np.full(values.size, sex),
                         "age_band": np.tile(AGE_BAND_LABELS, len(kommuner)),
                         "population": values.astype(np.int64).ravel(),
@@ -252,7 +316,9 @@ def _local_registration(
 def generate(params: dict | None = None, areas: pl.DataFrame | None = None) -> DemoData:
     """Generate the whole demo data set (deterministic for a given seed)."""
     params = params or load_parameters()
-    areas = areas if areas is not None else reference.area_table()
+    if areas is None:
+        # One row per area unit; the generator's "kommunenummer" is the unit code (kommune or bydel).
+        areas = reference.unit_table().with_columns(pl.col("unit").alias("kommunenummer"))
     kommuner = areas["kommunenummer"].to_list()
     population, _ = generate_population(kommuner, params)
     generated: dict[str, pl.DataFrame] = {}

@@ -57,7 +57,7 @@ COVERAGE_MODES = ("auto", "all", "present")
 
 def _readers() -> dict:
     from data_loaders.importers.fhi import read_fhi_csv
-    from data_loaders.importers.reference_files import read_geometry, read_mapping
+    from data_loaders.importers.reference_files import read_geometry, read_mapping, read_skde_opptaksomrader
     from data_loaders.importers.register import read_register
     from data_loaders.importers.ssb import read_ssb_csv, read_ssb_jsonstat
 
@@ -67,11 +67,12 @@ def _readers() -> dict:
         "fhi-csv": read_fhi_csv,
         "register": read_register,
         "mapping": read_mapping,
+        "skde-opptaksomrader": read_skde_opptaksomrader,
         "geometry": read_geometry,
     }
 
 
-FORMATS = ("ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "geometry")
+FORMATS = ("ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "skde-opptaksomrader", "geometry")
 
 
 def import_files(
@@ -180,7 +181,7 @@ def _check_usage(paths, format, measure, coverage, extraction_date, catalogue_pa
         raise ImportUsageError("--measure applies to fhi-csv only (register files name the measure in each row)")
     if coverage not in COVERAGE_MODES:
         raise ImportUsageError(f"unknown coverage {coverage!r}; choose one of {', '.join(COVERAGE_MODES)}")
-    if format in ("mapping", "geometry") and len(paths) != 1:
+    if format in ("mapping", "skde-opptaksomrader", "geometry") and len(paths) != 1:
         raise ImportUsageError(f"{format} takes exactly one file")
     if extraction_date is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", extraction_date):
         raise ImportUsageError(f"extraction date must be YYYY-MM-DD, got {extraction_date!r}")

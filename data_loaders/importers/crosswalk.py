@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from data_loaders.config import REFERENCE_DIR
-from data_loaders.reference import load_kommuner
+from data_loaders.reference import load_bydeler, load_kommuner
 
 CROSSWALK_PATH = REFERENCE_DIR / "kommune_crosswalk.csv"
 CHANGES = ("renumbered", "merged", "split", "direct")
@@ -58,11 +58,22 @@ class Translation:
 
 
 class Crosswalk:
-    """The chain of kommune changes, with the structure in force for every year."""
+    """The chain of kommune changes, with the structure in force for every year.
 
-    def __init__(self, rows: pl.DataFrame, current: frozenset[str], path: Path = CROSSWALK_PATH):
+    ``translate`` gives 2024 kommune numbers (a six-digit bydel code is its own target).
+    ``translate_pairs``, which the importers use, gives area units: there a split kommune's
+    four-digit number goes to its "uoppgitt bydel" unit (0301 -> 030199), since the file does not
+    say which bydel.
+    """
+
+    def __init__(self, rows: pl.DataFrame, current: frozenset[str], path: Path = CROSSWALK_PATH,
+                 bydeler: dict[str, str] | None = None):
         self.path = path
         self.current = current
+        self.bydeler = dict(bydeler or {})  # bydel code -> its kommune
+        self.uoppgitt = {k: f"{k}99" for k in sorted(set(self.bydeler.values())) if f"{k}99" in self.bydeler}
+        # Every area unit of the 2024 structure (what "all kommuner" means for coverage).
+        self.units = frozenset((current - set(self.uoppgitt)) | set(self.bydeler))
         steps: dict[int, dict[str, list[tuple[str, float]]]] = {}
         direct: dict[str, tuple[int, list[tuple[str, float]]]] = {}
         for row in rows.iter_rows(named=True):
@@ -116,7 +127,13 @@ class Crosswalk:
         return current
 
     def translate(self, number: str, year: int) -> Translation | str:
-        """The 2024 number(s) for ``number`` in data for ``year``, or an error message."""
+        """The 2024 unit(s) for ``number`` in data for ``year``, or an error message."""
+        if len(number) == 6:
+            if number in self.bydeler:
+                return Translation(number, year, ((number, 1.0),), self.structure_index(year))
+            known = ", ".join(sorted(self.bydeler)[:3]) + (" …" if len(self.bydeler) > 3 else "")
+            return (f"ukjent bydelsnummer {number}: ikke en bydel i referansegeografien "
+                    f"(assets/reference/bydeler_2024.csv; kjente bydeler: {known or 'ingen'})")
         first = self.structure_index(year)
         later = [i for i in range(first, len(self.structures)) if number in self.structures[i]]
         if not later:
@@ -138,6 +155,17 @@ class Crosswalk:
                 f"data for {year} must use the numbers in force in {year} or later"
             )
         return f"unknown kommunenummer {number} (not a kommune number in force in {year} or later)"
+
+    def to_units(self, translation: Translation) -> Translation:
+        """The translation with a split kommune's number replaced by its "uoppgitt bydel" unit."""
+        if not any(t in self.uoppgitt for t, _ in translation.targets):
+            return translation
+        targets: dict[str, float] = {}
+        for target, share in translation.targets:
+            unit = self.uoppgitt.get(target, target)
+            targets[unit] = targets.get(unit, 0.0) + share
+        ordered = tuple(sorted(targets.items(), key=lambda ts: (-ts[1], ts[0])))
+        return Translation(translation.number, translation.year, ordered, translation.structure)
 
     def sources_of(self, target: str, structure: int) -> set[str]:
         """The numbers of ``structure`` that (partly) make up the 2024 kommune ``target``."""
@@ -163,8 +191,9 @@ class Crosswalk:
             if isinstance(result, str):
                 errors[(year, number)] = result
                 continue
-            for target, share in result.targets:
-                rows.append((year, number, target, share, result.structure, result.changed, result.is_split))
+            units = self.to_units(result)
+            for target, share in units.targets:
+                rows.append((year, number, target, share, units.structure, units.changed, units.is_split))
         table = pl.DataFrame(
             rows,
             schema={
@@ -243,7 +272,8 @@ def read_crosswalk(path: Path = CROSSWALK_PATH) -> Crosswalk:
     if duplicated.height:
         first = duplicated.row(0, named=True)
         raise CrosswalkError(f"{path}: duplicate row {first['from_kommunenummer']} -> {first['to_kommunenummer']} ({first['valid_from_year']})")
-    return Crosswalk(rows, frozenset(load_kommuner()["kommunenummer"]), path)
+    bydeler = dict(load_bydeler().select("bydel", "kommunenummer").iter_rows())
+    return Crosswalk(rows, frozenset(load_kommuner()["kommunenummer"]), path, bydeler)
 
 
 @lru_cache(maxsize=2)

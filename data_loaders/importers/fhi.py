@@ -4,7 +4,10 @@ Columns (upper case as exported; others such as NEVNER, RATE, MEIS are read past
 
     GEO;AAR;KJONN;ALDER;TELLER;NEVNER;RATE;MEIS;SPVFLAGG
 
-* GEO: kommune number (fylke, land and bydel rows are skipped and listed).
+* GEO: kommune number (3-4 digits, e.g. 301 or 5501) or bydel number (5-6 digits, e.g. 30110 or
+  030110); fylke and land rows are skipped and listed. A bydel must be one of the reference
+  bydeler; Oslo's own row (0301) goes to "uoppgitt bydel" 030199, or is read past where the file
+  has Oslo's bydeler for the same year (it is their sum).
 * AAR: a single year, ``2024`` or ``2024_2024``. Pooled periods such as ``2022_2024`` are refused:
   their TELLER is an average per year over several years, not a count for one year.
 * KJONN: 1 menn, 2 kvinner; 0 (begge) is read past when 1 and 2 are there, refused otherwise.
@@ -116,7 +119,7 @@ def read_fhi_csv(path: Path, ctx: Context) -> Parsed:
         geo = v["GEO"]
         if not geo.isdigit():
             problems.add(file, line, "GEO", f'not a region number: "{geo}"')
-        elif len(geo) not in (3, 4):
+        elif len(geo) not in (3, 4, 5, 6):
             skipped.setdefault(geo, None)
             continue
         year = None
@@ -152,7 +155,7 @@ def read_fhi_csv(path: Path, ctx: Context) -> Parsed:
                 elif count < 0:
                     problems.add(file, line, "TELLER", f"negative value {v['TELLER']}")
         if problems.total == before:
-            rows.append(dict(row=line, kommunenummer=geo.zfill(4), year=year, kjonn=v["KJONN"], alder=v["ALDER"],
+            rows.append(dict(row=line, kommunenummer=geo.zfill(4) if len(geo) <= 4 else geo.zfill(6), year=year, kjonn=v["KJONN"], alder=v["ALDER"],
                              bands=bands, flag=flag, count=count))
     parsed.rows_read = len(rows)
     if skipped:

@@ -65,6 +65,7 @@ def translate(parsed: Parsed, ctx: Context) -> Prepared:
     for (year, number), message in sorted(errors.items(), key=lambda item: rows[item[0]]):
         problems.add(file, rows[(year, number)], column, message)
 
+    table = _split_kommuner(table, parsed, cw)
     located = table.join(pairs, on=["year", "kommunenummer"], how="left")
     # A file must not mix an old number with a newer one that covers the same area in one year.
     mixed = (
@@ -97,13 +98,41 @@ def translate(parsed: Parsed, ctx: Context) -> Prepared:
             )
         else:
             prepared.allocated.append(f"{text}, allocated by population share")
-    changed = located.filter(pl.col("changed") & ~pl.col("split")).group_by("year", "kommunenummer", "target").agg()
+    # (A split kommune's move to its "uoppgitt bydel" has a note of its own.)
+    changed = located.filter(pl.col("changed") & ~pl.col("split") & ~pl.col("kommunenummer").is_in(list(cw.uoppgitt))).group_by(
+        "year", "kommunenummer", "target").agg()
     for number, group in changed.group_by("kommunenummer", maintain_order=True):
         years = sorted(group["year"].to_list())
         targets = sorted(set(group["target"].to_list()))
         prepared.translated.append(f"{number[0]} -> {', '.join(targets)} ({_years(years)})")
     prepared.translated.sort()
     return prepared
+
+
+def _split_kommuner(table: pl.DataFrame, parsed: Parsed, cw) -> pl.DataFrame:
+    """A split kommune's own rows (0301): read past in a year where the file has its bydeler too
+    (they would be counted twice), else stored as its "uoppgitt bydel" (030199). Both noted."""
+    if not cw.uoppgitt or table.height == 0:
+        return table
+    kommune_of = pl.col("kommunenummer").replace_strict(cw.bydeler, default=None, return_dtype=pl.String)
+    with_bydeler = table.filter(pl.col("kommunenummer").str.len_chars() == 6).select(
+        "year", kommune_of.alias("kommunenummer")).unique()
+    own = table.filter(pl.col("kommunenummer").is_in(list(cw.uoppgitt)))
+    if own.height == 0:
+        return table
+    dropped = own.join(with_bydeler, on=["year", "kommunenummer"], how="semi").select("year", "kommunenummer").unique()
+    for (number,), group in dropped.group_by("kommunenummer", maintain_order=True):
+        parsed.notes.append(
+            f"{number} ({_years(sorted(group['year'].to_list()))}): filen har også bydelene, så kommunens egne rader er "
+            "lest forbi (de er summen av bydelene)"
+        )
+    kept = own.join(dropped, on=["year", "kommunenummer"], how="anti")
+    for (number,), group in kept.group_by("kommunenummer", maintain_order=True):
+        parsed.notes.append(
+            f"{number} ({_years(sorted(group['year'].to_list()))}): kommunen er delt i bydeler, men filen sier ikke hvilken; "
+            f"tallene er lagt på {cw.uoppgitt[number]} «Uoppgitt bydel»"
+        )
+    return table.join(dropped, on=["year", "kommunenummer"], how="anti")
 
 
 def _years(years: list[int]) -> str:
@@ -183,7 +212,7 @@ def build_target(prepared: Prepared, ctx: Context, population_sources: list[Prep
         ).agg(pl.col("_row").min())
     prepared.units = units
     prepared.uncovered = uncovered
-    total = len(ctx.crosswalk.current)
+    total = len(ctx.crosswalk.units)
     sparse = (
         units.filter(pl.col("measure_id").is_in([m for m, mode in parsed.coverage.items() if mode == "all"]))
         .group_by("measure_id", "year").agg(pl.col("kommunenummer").n_unique().alias("n"))
@@ -284,7 +313,7 @@ def check_overlaps(prepared: list[Prepared], ctx: Context) -> None:
 
 
 def _covered_all(ctx: Context, years: list[int]) -> pl.DataFrame:
-    kommuner = sorted(ctx.crosswalk.current)
+    kommuner = sorted(ctx.crosswalk.units)
     return pl.DataFrame({"year": years}, schema={"year": pl.Int32}).join(
         pl.DataFrame({"kommunenummer": kommuner}), how="cross"
     )

@@ -94,7 +94,7 @@ def encoded_key(measures: list[str]) -> pl.Expr:
 
     year = (pl.col("year").cast(pl.Int64) - 1900).clip(0, 255)
     kommune = pl.col("kommunenummer").cast(pl.Int64)
-    return (((code("measure_id", measures) * 256 + year) * 10_000 + kommune) * 2 + code("sex", SEXES)) * 32 + code(
+    return (((code("measure_id", measures) * 256 + year) * 1_000_000 + kommune) * 2 + code("sex", SEXES)) * 32 + code(
         "age_band", AGE_BAND_LABELS
     )
 
@@ -105,7 +105,7 @@ def find_duplicates(data: pl.LazyFrame, measures: list[str], file: str, limit: i
     Also returns the number of rows per measure (read off the same keys).
     """
     keys = data.select(encoded_key(measures).alias("key")).collect(engine="streaming")["key"].sort()
-    measure_index = (keys // (256 * 10_000 * 2 * 32)).value_counts()
+    measure_index = (keys // (256 * 1_000_000 * 2 * 32)).value_counts()
     per_measure = {measures[int(i)]: int(n) for i, n in measure_index.iter_rows()}
     repeated = keys.filter(keys == keys.shift(1)).unique()
     if repeated.len() == 0:

@@ -15,6 +15,10 @@ sexes and every age from 0 to an open top group ("105 år eller eldre", at least
 band is complete. Rows for regions that are not kommuner (the country, fylker, Svalbard) are
 skipped and listed; so are kommune-years without any value (SSB shows ``.`` for a kommune in a
 year it did not exist).
+
+Six-digit bydel regions (SSB table 10826, e.g. ``"030110 Grorud"``) are read as area units of
+their own. Oslo (0301) in table 07459 has no bydel: its figures go to "uoppgitt bydel" 030199
+(see ``crosswalk``), or are read past for a year in which the file has Oslo's bydeler too.
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def _parse_sex(text: str) -> str | None:
 
 
 def _parse_region(text: str) -> str | None:
-    match = re.match(r"^\s*(?:K-)?(\d{1,4})(?:\s|$|\b)", text)
+    match = re.match(r"^\s*(?:K-)?(\d{1,6})(?:\s|$|\b)", text)
     return match.group(1) if match else None
 
 
@@ -151,7 +155,7 @@ def _finish(parsed: Parsed, records: list[Record], ctx: Context, where) -> Parse
         if code is None and not re.search(r"\d", rec.region) and rec.region.strip().lower() not in AGGREGATE_LABELS:
             problems.add(file, rec.row, where(rec, "region"),
                          f'region must start with a kommune number, e.g. "5501 Tromsø"; got "{rec.region}"')
-        elif code is None or len(code) != 4 or SKIPPED_REGION.match(code):
+        elif code is None or len(code) not in (4, 6) or SKIPPED_REGION.match(code):  # kommune or bydel (table 10826)
             skipped_regions.setdefault(rec.region.strip(), None)
             continue
         sex = _parse_sex(rec.sex)

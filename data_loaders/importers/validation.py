@@ -159,8 +159,8 @@ def kommune_checks(column: str = "kommunenummer") -> list[Check]:
         missing_check(column),
         Check(
             column,
-            value.is_not_null() & (value != "") & ~(value.str.len_bytes().is_between(3, 4) & digits),
-            pl.format("not a kommune number (four digits): {}", quoted(column)),
+            value.is_not_null() & (value != "") & ~(value.str.len_bytes().is_between(3, 6) & digits),
+            pl.format("not a kommune number (four digits) or bydel number (six digits): {}", quoted(column)),
         ),
     ]
 
@@ -205,4 +205,6 @@ def count_checks(column: str = "count", *, decimal_comma: bool = False) -> list[
 
 
 def normalised_kommune(column: str = "kommunenummer") -> pl.Expr:
-    return pl.col(column).str.strip_chars().str.zfill(4)
+    """Kommune numbers to four digits, bydel numbers (five or six digits, e.g. 30110) to six."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value.str.len_bytes() > 4).then(value.str.zfill(6)).otherwise(value.str.zfill(4))

@@ -62,6 +62,9 @@ def write_all(engine: Engine, prepared: list[Prepared], ctx, *, replace_demo: bo
             elif parsed.kind == "mapping":
                 store.replace_mapping(conn, parsed.payload)
                 res.rows_written = parsed.payload.height
+                if parsed.format == "skde-opptaksomrader":  # and each bydel's helseforetak area
+                    for bydel, hf_id in parsed.cells.iter_rows():
+                        conn.execute(sa.update(schema.bydel).where(schema.bydel.c.bydel == bydel).values(helseforetak_id=hf_id))
                 _drop_other(conn, "mapping-", parsed.dataset_id)
             elif parsed.kind == "geometry":
                 store.set_app_setting(conn, "kommune_geojson", str(parsed.payload))

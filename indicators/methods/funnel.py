@@ -2,23 +2,25 @@
 
 Three constructions are offered (``method`` argument):
 
-``"exact"`` (default)
-    The limit at denominator n is the observed value whose *exact* confidence
-    interval just touches the target: for proportions the Clopper-Pearson
-    (beta) interval, for rates the exact Poisson (chi-square / gamma)
-    interval, with the observed count treated as continuous.  A point lies
-    outside the funnel exactly when its exact interval excludes the target,
-    so the funnel agrees with :func:`significance_vs_benchmark` applied to
-    exact intervals.  For rates this is the construction of PHEindicatormethods
-    ``calculate_funnel_limits(statistic = "rate")`` (which evaluates it at whole
-    event counts).  The limits are smooth and monotone in n.
-
-``"wilson"`` (proportions only)
+``"wilson"`` (proportions; the default)
     Observed proportion whose Wilson score interval touches p0, which
     simplifies to p0 +/- z sqrt(p0 (1 - p0) / n).  This is what PHE Fingertips
     and PHEindicatormethods ``calculate_funnel_limits(statistic =
     "proportion")`` use (their ``sigma_adjustment`` is an algebraically longer
-    form of the same); it matches :func:`proportion` (Wilson) intervals.
+    form of the same); it matches :func:`proportion` (Wilson) intervals, which
+    the dashboard uses.
+
+``"exact"`` (rates; the default)
+    The limit at denominator n is the observed value whose *exact* confidence
+    interval just touches the target: for proportions the Clopper-Pearson
+    (beta) interval, for rates the exact Poisson (chi-square / gamma)
+    interval, with the observed count treated as continuous.  A point lies
+    outside the funnel exactly when its exact interval excludes the target.
+    For rates this is the construction of PHEindicatormethods
+    ``calculate_funnel_limits(statistic = "rate")`` (which evaluates it at whole
+    event counts); ``funnel_limits_rate(1, E)`` gives PHE's funnel for an
+    indirectly standardised ratio O / E around 1 at expected count E.  The
+    limits are smooth and monotone in n.
 
 ``"spiegelhalter"``
     Spiegelhalter DJ. Funnel plots for comparing institutional performance.
@@ -26,8 +28,8 @@ Three constructions are offered (``method`` argument):
     p0) (Poisson(rate0 n)), alpha = (F(r_p) - p) / (F(r_p) - F(r_p - 1)),
     limit = (r_p - alpha) / n.  Reproduced exactly, but note the interpolated
     limits are NOT monotone in n: they have a small saw-tooth (e.g. the upper
-    95 % limit for p0 = 0.5 rises slightly between n = 17 and 18), so the
-    default is ``"exact"``.  Binomial denominators must be whole numbers.
+    95 % limit for p0 = 0.5 rises slightly between n = 17 and 18).  Binomial
+    denominators must be whole numbers.
 
 Limits are multiplied by ``multiplier`` and clipped to [0, multiplier] for
 proportions and to >= 0 for rates.
@@ -184,13 +186,14 @@ def funnel_limits_proportion(
     confidence: float | Iterable[float] = DEFAULT_CONFIDENCE,
     multiplier: float = 100,
     *,
-    method: str = "exact",
+    method: str = "wilson",
 ) -> pl.DataFrame:
     """Funnel limits around a target proportion ``p0`` (0 < p0 < 1, not multiplied).
 
     Returns columns ``denominator``, ``lower_<lvl>``, ``upper_<lvl>`` per
     level, ``baseline`` (p0 x multiplier) and ``method``.  See the module
-    docstring for the methods ("exact", "wilson", "spiegelhalter").
+    docstring for the methods ("wilson", the default as in PHE Fingertips;
+    "exact"; "spiegelhalter").
     """
     p = _check_target(p0, "p0", upper_bound=1.0)
     if method not in PROPORTION_METHODS:

@@ -553,18 +553,25 @@ def _solve_problems(state: tuple, problems: list[tuple]) -> list[list[tuple]]:
     """Every block's audit: in worker processes when there is enough work (the LP solver holds the GIL)."""
     workers = min(suppression_workers(), len(problems))
     if workers > 1 and len(problems) >= 8:
+        import logging
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        # The heaviest blocks first, so the workers finish together.
+        # The heaviest blocks first, so the workers finish together. Fresh (spawned) processes: no
+        # server process to outlive, and no threads of this one copied into them.
         order = sorted(range(len(problems)), key=lambda i: -len(problems[i][1]) * len(problems[i][0]))
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
-            results = list(pool.map(_solve_in_worker, [problems[i] for i in order]))
-        out: list = [None] * len(problems)
-        for i, result in zip(order, results):
-            out[i] = result
-        return out
+        context = multiprocessing.get_context("spawn")
+        try:
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
+                results = list(pool.map(_solve_in_worker, [problems[i] for i in order]))
+        except (BrokenProcessPool, OSError, EOFError) as exc:  # no worker processes here: solve in this one
+            logging.getLogger("styring.suppression").warning("suppression workers failed (%s); solving in process", exc)
+        else:
+            out: list = [None] * len(problems)
+            for i, result in zip(order, results):
+                out[i] = result
+            return out
     _init_worker(state)
     try:
         return [_solve_in_worker(problem) for problem in problems]

@@ -78,6 +78,7 @@ class Reference:
         classes = pl.read_csv(REFERENCE / "kommune_klassifisering_2024.csv", infer_schema=False)
         bydeler = pl.read_csv(REFERENCE / "bydeler_2024.csv", infer_schema=False)
         areas_hf = pl.read_csv(REFERENCE / "helseforetaksomrader.csv", infer_schema=False)
+        groups = pl.read_csv(REFERENCE / "klassifisering_grupper.csv", infer_schema=False)
         self.areas = (
             kommuner.join(fylker, on="fylkesnummer").join(mapping.drop("source"), on="kommunenummer")
             .join(hf.drop("source"), on="helsefellesskap_id").join(classes.drop("source"), on="kommunenummer")
@@ -108,6 +109,9 @@ class Reference:
             "rhf": {r: r for r in hf["rhf"].unique().to_list()},
             "fylke": dict(zip(fylker["fylkesnummer"], fylker["fylkesnavn"])),
             "land": {"0": "Hele landet"},
+            **{level: {**dict(zip(part["area_id"], part["area_name"])), **dict(zip(part["area_id"], part["short_name"]))}
+               for level in ("sentralitet", "kostragruppe")
+               for part in [groups.filter(pl.col("level") == level)]},
         }
 
     def number(self, name: str) -> str:
@@ -451,12 +455,13 @@ class Truth:
         relations = []
         for period in periods:
             present = self.cells(indicator_id, period)
-            units = [a for (level, a) in present if a in self.parents_of and self.parents_of[a].get(level) == a
-                     and (level == "bydel" or "bydel" not in self.parents_of[a])]
+            parents_of = self.ref.parents_of
+            units = [a for (level, a) in present if a in parents_of and parents_of[a].get(level) == a
+                     and (level == "bydel" or "bydel" not in parents_of[a])]
             groups: dict[tuple, list] = defaultdict(list)
             for u in units:
-                own = "bydel" if "bydel" in self.parents_of[u] else "kommune"
-                for level, area in self.parents_of[u].items():
+                own = "bydel" if "bydel" in parents_of[u] else "kommune"
+                for level, area in parents_of[u].items():
                     if level != own and (level, area) in present:
                         groups[(level, area)].append((own, u, period))
             for level, area in sorted(groups):

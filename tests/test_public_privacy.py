@@ -23,7 +23,7 @@ written: a published count must equal the true count and a published value the t
 2. no masked (or small) cell is determined by the published cells through the additive
    relations: the kommuner sum to their helsefellesskap and fylke, the helsefellesskap to
    their RHF, the RHF and the fylker to the country, and the single years to their pooled
-   period (a rank test, cross-checked with ``recoverable`` from ``test_suppression``);
+   period (a rank test, cross-checked with ``recoverable``, an independent null-space test);
 3. where a relation's total and all its members are listed, the masked members hold 0 or
    at least the threshold together.
 
@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy.linalg import null_space
 import polars as pl
 import pytest
 
@@ -68,7 +69,6 @@ from tests.small_counts_store import (
     build_small_counts_store,
     components,
 )
-from tests.test_suppression import recoverable
 
 from browser_helpers import CHROMIUM, WIDTH, browser, serve  # noqa: E402
 
@@ -84,7 +84,7 @@ pytestmark = [
 
 Key = tuple[str, str, str, str]  # indicator_id, level, area_id, period label ("2024" or "2023–2025")
 
-SUPPRESSION_WORDS = ("Anonymisert", "Skjult", "small_count", "secondary", "forced")
+SUPPRESSION_WORDS = ("Anonymisert", "Skjult", "suppressed", "small_count", "secondary")
 # Numbers a masked row may still carry: the public population denominator, the national
 # value, how many kommuner report, ranks' base, the spread of the other areas, ids and years.
 FIELDS_NOT_PUBLISHING = {"national", "reporting", "other_areas"}
@@ -203,9 +203,13 @@ class Names:
             for area, name in ref.names[source].items():
                 if area not in self.by_level["helseforetak"][name]:
                     self.by_level["helseforetak"][name].append(area)
-        for level in ("rhf", "fylke", "bydel"):
+        for level in ("rhf", "fylke", "bydel", "sentralitet", "kostragruppe"):
             for area, name in ref.names[level].items():
                 self.by_level[level][name].append(area)
+        for area in range(1, 7):  # as the sentralitet charts label the classes
+            for label in (f"Sentralitet {area}", f"Sentralitet {area} (mest sentral)", f"Sentralitet {area} (minst sentral)"):
+                if str(area) not in self.by_level["sentralitet"][label]:
+                    self.by_level["sentralitet"][label].append(str(area))
         for name in ("Hele landet", "Landet"):
             self.by_level["land"][name].append("0")
         self.indicators = {ind.short_name: ind.id for ind in catalogue.indicators}
@@ -216,6 +220,10 @@ class Names:
         if label in self.by_level["land"]:
             return [("land", "0")]
         ids = list(self.by_level[level].get(label, []))
+        if not ids:  # a chart of comparison groups or hospital areas beside the page's own level
+            for other in ("sentralitet", "kostragruppe", "helseforetak", "bydel"):
+                if label in self.by_level[other]:
+                    return [(other, i) for i in self.by_level[other][label]]
         if len(ids) > 1 and members is not None:
             ids = [i for i in ids if i in members] or ids
         if len(ids) > 1 and fylke_name:
@@ -398,8 +406,9 @@ FILE_FIELDS = {
     "hf_median": "other_areas", "hf_kvartil_75": "other_areas", "hf_maks": "other_areas", "spvflagg": "reporting",
     "fra_aar": "reporting", "til_aar": "reporting", "periode": "reporting",
 }
-LEVEL_IN_FILE = {"kommune": "kommune", "helsefellesskap": "helsefellesskap", "helseforetak": "helsefellesskap",
-                 "rhf": "rhf", "fylke": "fylke", "land": "land"}
+LEVEL_IN_FILE = {"bydel": "bydel", "kommune": "kommune", "helsefellesskap": "helsefellesskap",
+                 "helseforetak": "helseforetak", "rhf": "rhf", "fylke": "fylke", "sentralitet": "sentralitet",
+                 "kostragruppe": "kostragruppe", "land": "land"}
 
 
 def file_frame(name: str, content: bytes) -> pl.DataFrame:
@@ -414,7 +423,7 @@ def file_frame(name: str, content: bytes) -> pl.DataFrame:
         return pl.DataFrame([dict(zip(rows[0], r)) for r in rows[1:]], infer_schema_length=None)
     if name.endswith(".json"):
         return pl.DataFrame(json.loads(content)["data"], infer_schema_length=None)
-    text = content.decode("utf-8-sig")
+    text = "\n".join(line for line in content.decode("utf-8-sig").split("\n") if not line.startswith("#"))
     norwegian = text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",")
     return pl.read_csv(io.StringIO(text), separator=";" if norwegian else ",", decimal_comma=norwegian,
                        infer_schema_length=None, schema_overrides={"omraade_id": pl.String})
@@ -435,6 +444,7 @@ def file_observations(frame: pl.DataFrame, source: str, out: Published, hf: str 
     numeric = [c for c, t in frame.schema.items() if t.is_numeric() and c not in ids]
     fields = [FILE_FIELDS.get(c, "unknown:" + c) for c in numeric]
     columns = [pl.col(c) if c in frame.columns else pl.lit(None).alias(c) for c in ids]
+    rounded = None if (".parquet" in source or ".json" in source) else _shown_decimals
     rows = 0
     for row in frame.select(*columns, *numeric).iter_rows():
         indicator, period, flag, reason = row[:4]
@@ -453,13 +463,23 @@ def file_observations(frame: pl.DataFrame, source: str, out: Published, hf: str 
         for what, number in zip(fields, numbers):
             if number is None or (isinstance(number, float) and math.isnan(number)):
                 continue
+            # CSV and Excel round to the indicator's precision (Parquet and JSON keep it): the shown digits decide.
+            decimals = None if rounded is None else rounded(float(number))
             if what == "national":
-                out.values[(indicator, "land", "0", period)].append((source, "value", float(number), None))
+                out.values[(indicator, "land", "0", period)].append((source, "value", float(number), decimals))
             else:
-                out.values[key].append((source, what, float(number), None))
-        if flag in ("small_count", "secondary", "forced"):
+                out.values[key].append((source, what, float(number), decimals))
+        if flag == "suppressed":
             out.mask(key, source, f"{flag}: {reason or ''}")
     return rows
+
+
+def _shown_decimals(number: float) -> int:
+    """The decimals a rounded export shows for a number (an integral value: rounded to whole numbers)."""
+    text = repr(float(number))
+    if "e" in text or text.endswith(".0"):
+        return 0
+    return len(text.split(".")[1])
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -506,6 +526,8 @@ def _trace_observations(trace, ind, level, funnel, small_multiples, visit, names
         return 0
     if trace.get("hoverinfo") == "skip" and "grenser" in name:
         return 0  # funnel limits (from the national value)
+    if name.startswith("Ikke rapportert"):
+        return 0  # the words in an empty row, no number
     texts = trace.get("text")
     texts = texts if isinstance(texts, list) else [texts] * max(len(x), len(y))
     horizontal = trace.get("orientation") == "h"
@@ -646,7 +668,8 @@ def text_observations(text: str, visit: Visit, names: Names, source: str, out: P
         # "Stavanger", "Bergen", "Oslo" name a kommune and a helsefellesskap: the true value decides.
         areas = list(dict.fromkeys(names.resolve(level, label, visit.members) + names.resolve("helsefellesskap", label)))
         fitting = [a for a in areas if names.shows(visit.indicator, period, a, number)]
-        if len(fitting) == 1 or len(areas) == 1:
+        same_area = len({a for _, a in fitting}) == 1 and len(fitting) > 1  # a helsefellesskap and its own hospital area
+        if len(fitting) == 1 or len(areas) == 1 or same_area:
             out.add((visit.indicator, *(fitting or areas)[0], period), source, "value_text", number[0], number[1])
             count += 1
         elif areas:
@@ -828,6 +851,36 @@ def _rank_test(published: Published, truth: Truth, found: Findings, joint: bool)
                     if 0 < total < t:
                         found.exposed.append(f"{indicator} {rel.parent}: masked members {hidden} hold {total:g} "
                                              f"({attribute}), below {t}")
+
+
+def recoverable(masked: set, relations: list[Relation], present: set) -> list:
+    """Masked cells whose value is fixed by the published ones (independent null-space test).
+
+    A masked cell x_i is determined by the relations exactly when the unit vector e_i lies
+    in the row space of the relations restricted to the masked cells, that is, when e_i is
+    orthogonal to their null space: row i of a null-space basis is zero. (Equivalently,
+    adding e_i as a row does not raise the rank; one null space answers for every cell.)
+    """
+    unknown = sorted(masked & present, key=str)
+    if not unknown:
+        return []
+    index = {k: i for i, k in enumerate(unknown)}
+    rows = []
+    for rel in relations:
+        if rel.parent not in present:
+            continue
+        row = np.zeros(len(unknown))
+        if rel.parent in index:
+            row[index[rel.parent]] = -1
+        for child in rel.children:
+            if child in index:
+                row[index[child]] += 1
+        rows.append(row)
+    if not rows:
+        return []
+    basis = null_space(np.array(rows))  # unknown x nullity
+    free = np.abs(basis).max(axis=1, initial=0.0) > 1e-8
+    return [cell for cell, i in index.items() if not free[i]]
 
 
 def determined(unknown: set, relations: list[Relation]) -> set:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -43,9 +42,6 @@ from indicators.suppression import SECONDARY, SMALL_COUNT
 # Every level is computed and suppressed (land last: it is the last area of ``_areas``).
 SUPPRESSION_LEVELS = LEVELS
 assert SUPPRESSION_LEVELS[-1] == "land"
-# Extra masks fall on bydeler and kommuner, then on the comparison groups, before the totals that users read most.
-_MASK_ORDER = {"bydel": 0, "kommune": 1, "kostragruppe": 2, "sentralitet": 3, "fylke": 4, "helseforetak": 5,
-               "helsefellesskap": 6, "rhf": 7, "land": 8}
 
 _STATISTICS = ("value", "lower_95", "upper_95", "lower_99_8", "upper_99_8")
 
@@ -95,15 +91,13 @@ def _periods(indicators: Sequence[Indicator], periods: dict[str, tuple[Period, .
 
 
 def _indicator_info(indicators: Sequence[Indicator], periods: pl.DataFrame) -> pl.DataFrame:
-    """Per pid: the indicator's type, unit multiplier, direction, standardisation and threshold."""
+    """Per pid: the indicator's type, unit multiplier, direction and standardisation."""
     info = pl.DataFrame({
         "indicator_id": [i.id for i in indicators],
         "type": [i.type for i in indicators],
         "multiplier": [float(i.multiplier) for i in indicators],
         "direction": [i.direction for i in indicators],
         "standardised": [i.is_standardised for i in indicators],
-        "threshold": [float(i.suppression_threshold) for i in indicators],
-        "sensitive_denominator": [i.denominator_is_sensitive for i in indicators],
     })
     return periods.select("pid", "indicator_id", "year_start", "year_end").join(info, on="indicator_id")
 
@@ -114,7 +108,6 @@ class _Areas:
     units: pl.DataFrame  # unit (kommune or bydel code, as in the store's rows), k (its code, also its area code)
     members: np.ndarray  # unit x area above the unit level: 1 where the unit belongs to it
     kommune_of_unit: np.ndarray  # unit x kommune: 1 for the unit's kommune (a bydel's kommune, or itself)
-    kommune_members: np.ndarray  # kommune x area above the unit level: 1 where the kommune (or a part of it) belongs to it
 
 
 def _unit_level(units: pl.DataFrame) -> pl.Expr:
@@ -172,7 +165,7 @@ def _areas(key: data.DataKey) -> _Areas:
     kommune_of_unit = np.zeros((n_units, len(kommuner)))
     kommune_of_unit[np.arange(n_units), kommune_index] = 1.0
     return _Areas(info=info, units=units.select("unit", pl.col("k").cast(pl.UInt32)), members=members,
-                  kommune_of_unit=kommune_of_unit, kommune_members=(kommune_of_unit.T @ members > 0).astype(np.float64))
+                  kommune_of_unit=kommune_of_unit)
 
 
 def _reporting_kommuner(reported: np.ndarray, areas: _Areas) -> np.ndarray:
@@ -508,9 +501,9 @@ def _suppression(blocks: Sequence[_Block], areas: _Areas, periods: pl.DataFrame,
     by_id = {b.indicator.id: b for b in blocks}
     problems = []
     for group in count_groups([b.indicator for b in blocks]):
-        group_blocks = [by_id[ind.id] for ind in group]
-        years = sorted({p.start for ind in group for p in _indicator_periods(info, ind.id) if not p.is_pooled})
-        windows = sorted({p for ind in group for p in _indicator_periods(info, ind.id) if p.is_pooled})
+        group_periods = {p for ind in group for p in by_id[ind.id].period_index}
+        years = sorted(p.start for p in group_periods if not p.is_pooled)
+        windows = sorted(p for p in group_periods if p.is_pooled)
         ids = tuple(ind.id for ind in group)
         if single_year_masks is None:
             problems += [(ids, (Period(y, y),), ()) for y in years]
@@ -577,11 +570,6 @@ def _solve_problems(state: tuple, problems: list[tuple]) -> list[list[tuple]]:
         return [_solve_in_worker(problem) for problem in problems]
     finally:
         _init_worker(None)
-
-
-def _indicator_periods(info: pl.DataFrame, indicator_id: str) -> list[Period]:
-    part = info.filter(pl.col("indicator_id") == indicator_id)
-    return [Period(s, e) for s, e in zip(part["year_start"].to_list(), part["year_end"].to_list())]
 
 
 def _coded_masks(masks: pl.DataFrame, periods: pl.DataFrame, area_info: pl.DataFrame) -> pl.DataFrame:
@@ -659,7 +647,7 @@ class _CellBuilder:
                 if p is None:
                     continue
                 pid = self.pid_of[(block.indicator.id, period.start, period.end)]
-                unit_rows, area_cols, atom_cols = [], [], []
+                area_cols, atom_cols = [], []
                 for y in period.years:
                     py = self._period_index(block, Period(y, y))
                     if py is None:

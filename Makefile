@@ -33,6 +33,30 @@ demo: install
 run: demo
 	$(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
 
+## Real data with internet: a store from SSB's live APIs (KLASS classifications, population from table 07459
+## and 10826) plus any Helseatlas files, `make real HELSEATLAS="path/*.json"`; no synthetic register counts.
+## Built beside the old store and moved into place only when every step succeeded. Then `make run-real`.
+REAL_DB ?= data/real.sqlite
+REAL_YEARS ?= 2020-2025
+HELSEATLAS ?=
+REAL_URL = sqlite:///$(abspath $(REAL_DB))
+.PHONY: real run-real
+real: install
+	@mkdir -p $(dir $(REAL_DB))
+	rm -f $(REAL_DB).new
+	$(PY) -m data_loaders --database-url $(REAL_URL).new init
+	$(PY) -m data_loaders --database-url $(REAL_URL).new fetch ssb-classifications
+	$(PY) -m data_loaders --database-url $(REAL_URL).new fetch ssb-population --years $(REAL_YEARS)
+	$(if $(strip $(HELSEATLAS)),$(PY) -m data_loaders --database-url $(REAL_URL).new import --format helseatlas $(HELSEATLAS))
+	mv -f $(REAL_DB).new $(REAL_DB)
+	DATABASE_URL=$(REAL_URL) $(PY) -m indicators warm
+	@echo "Real-data store ready: $(REAL_DB). Start the dashboard on it with: make run-real"
+
+## The dashboard on the real-data store built by `make real` (the demo store is left alone).
+run-real: install
+	@test -f $(REAL_DB) || { echo "$(REAL_DB) is missing: run 'make real' first (needs internet)"; exit 1; }
+	DATABASE_URL=$(REAL_URL) $(VENV)/bin/streamlit run dashboard.py --server.port $(PORT) --server.headless true
+
 ## Debian packages for the browser, deck and PostgreSQL tests (installed when root).
 system-deps:
 	scripts/install_system_deps.sh

@@ -20,15 +20,18 @@ st.set_page_config(
 )
 
 from data_loaders.store import StoreNotReadyError  # noqa: E402
-from ui import cache, layout, state  # noqa: E402
+from ui import auth, cache, layout, state  # noqa: E402
 
 PAGES = {
     "oversikt": st.Page("app_pages/oversikt.py", title="Oversikt", default=True),
+    "pasientgrupper": st.Page("app_pages/pasientgrupper.py", title="Pasientgrupper"),
     "helsefellesskap": st.Page("app_pages/helsefellesskap.py", title="Helsefellesskap"),
     "kommuner": st.Page("app_pages/kommuner.py", title="Kommuner"),
     "pakkeforlop": st.Page("app_pages/pakkeforlop.py", title="Pakkeforløp hjem"),
     "om_dataene": st.Page("app_pages/om_dataene.py", title="Om dataene"),
 }
+if not layout.public_mode():  # the SSU's actions: internal only (the public app has no such page)
+    PAGES["tiltak"] = st.Page("app_pages/tiltak.py", title="Tiltak og oppfølging")
 log = logging.getLogger("styring.dashboard")
 
 missing_page = layout.unknown_page_name(set(PAGES))  # the URL paths are the file names (app_pages/<name>.py)
@@ -60,7 +63,8 @@ if not has_data:
 
 if resolved.degraded:
     layout.store_unreachable_banner(resolved.fetched_at, resolved.error)
-layout.synthetic_banner(synthetic)
+layout.synthetic_banner(synthetic, cache.real_publishers(data_key) if synthetic else ())
+auth.account_bar(data_key)  # login/logout when an identity provider is configured (never in public mode)
 if not resolved.degraded:
     cache.start_warm_up(data_key)
 incoming_params = state.begin_run()

@@ -8,6 +8,8 @@ import streamlit as st
 
 from indicators import IndicatorRequestError, analysis
 from ui import cache, charts, comparison, decks, downloads, layout, maps, pickers, spine, state, summaries, tables, text, theme
+from ui import ssu as ssu_ui
+from ui import cohorts
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -21,6 +23,9 @@ layout.page_heading(
 
 hf = cache.helsefellesskap(key)
 years = sorted(cache.all_years(key), reverse=True)
+if not years:  # a store with population only: no indicator has data yet
+    st.info(layout.NO_REGISTER_DATA)
+    st.stop()
 c1, c2, c4, c3 = st.columns([2.2, 1, 1.1, 1])
 with c1:
     hf_id = pickers.helsefellesskap_picker("hf", key, label="Velg helsefellesskap")
@@ -40,7 +45,7 @@ info = hf.filter(pl.col("helsefellesskap_id") == hf_id).row(0, named=True)
 members = pickers.kommuner_in(key, helsefellesskap=hf_id)
 short = info["kortnavn"]
 
-map_options = [i.id for i in cat.indicators]
+map_options = [i.id for i in cat.indicators if not i.is_published or i.level == "kommune"]  # per kommune only
 state.seed("hf_indicator", "indicator", map_options, map_options[0], what="indikator",
            describe=lambda i: f"«{cat.indicator(i).short_name}»")
 state.show_messages()
@@ -61,6 +66,7 @@ except (IndicatorRequestError, KeyError) as error:
     st.stop()
 
 decks.deck_section(hf_id, short, (years[-1], year), key)
+ssu_content = ssu_ui.profile_section(hf_id, short, cat, default_year=year)  # goals, assessments, actions (+ forms)
 
 st.html(spine.profile_summary(profile, short))
 st.html(spine.spine_legend())
@@ -68,6 +74,7 @@ st.html(spine.spine_legend())
 toc_groups = [g for g in cat.groups if profile.filter(pl.col("group") == g.id).height]
 st.html('<nav class="toc" aria-label="Innhold på siden"><b>Gå til:</b>'
         + "".join(f'<a href="#gruppe-{g.id}" target="_self">{text.esc(g.name)}</a>' for g in toc_groups)
+        + ('<a href="#overlapp" target="_self">Overlapp mellom gruppene</a>' if getattr(cat, "overlap", None) else "")
         + '<a href="#kommunene" target="_self">Kommunene</a>'
         + ('<a href="#sektorer" target="_self">Sykehussektorene</a>' if hf_id == comparison.OSLO_ID else "")
         + '<a href="#sentralitet" target="_self">Etter sentralitet</a></nav>')
@@ -77,11 +84,15 @@ for group in cat.groups:
     if group_rows.height == 0:
         continue
     st.header(group.name, anchor=f"gruppe-{group.id}", divider="gray")
-    st.html(spine.spine_table(profile, cat, group.id, f"{short} sammenlignet med landet ({group.name.lower()})", short))
+    # "Pasientgruppen" (the cohort) first, then the population-rate indicators under their own heading
+    cohorts.profile_block(key, cat, group.id, hf_id, short, year, profile=profile, prefix="hf")
+    st.html(spine.spine_table(cohorts.population_rows(profile, cat), cat, group.id,
+                              f"{short} sammenlignet med landet ({group.name.lower()})", short))
     panels = []
-    for ind in cat.in_group(group.id):
+    for ind in cohorts.population_indicators(cat, group.id):
         series = cache.trend(key, ind.id, "helsefellesskap").filter(pl.col("area_id") == hf_id)
-        panels.append({"indicator": ind, "series": series, "national": cache.trend(key, ind.id, "land")})
+        panels.append({"indicator": ind, "series": series, "national": cache.trend(key, ind.id, "land"),
+                       "goal": ssu_ui.goal_for(ssu_content["goals"], ind.id)})
     fig = charts.small_multiples(
         panels, title=f"{group.name}: utvikling i {short} og landet", area_name=short,
         subtitle=f"Alle år med data · Kilder: {', '.join(sorted({p['indicator'].source for p in panels}))}"
@@ -94,6 +105,10 @@ for group in cat.groups:
     with st.expander(trend_label, expanded=False):
         st.dataframe(tables.trend_panels(panels, short), hide_index=True, width="stretch",
                      key=f"hf_trend_table_{group.id}")
+    ssu_ui.indicator_notes(hf_id, cat.in_group(group.id), ssu_content["identity"], goals=ssu_content["goals"],
+                           assessments=ssu_content["assessments"], actions=ssu_content["actions"])
+
+cohorts.profile_overlap(key, cat, hf_id, short, year, synthetic=synthetic, prefix="hf")
 
 st.header(f"Kommunene i {short}", anchor="kommunene", divider="gray")
 ind = cat.indicator(st.selectbox("Indikator i kartet", map_options, key="hf_indicator",

@@ -8,7 +8,9 @@ import polars as pl
 import streamlit as st
 
 from indicators import IndicatorRequestError, analysis
-from ui import cache, charts, comparison, downloads, layout, maps, pickers, state, summaries, tables, text, theme
+from ui import (
+    cache, charts, comparison, downloads, layout, maps, pickers, published_view, state, summaries, tables, text, theme,
+)
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -71,6 +73,13 @@ state.sync_url({"scope": scope, "area": area, "group": ind.group, "indicator": i
 
 layout.indicator_card(ind)
 if period is None:
+    st.stop()
+if ind.is_published:  # a publisher's own values: no funnel of ours
+    if ind.level == "kommune":
+        published_view.show(key, ind, period)
+    else:
+        st.info(f"{ind.published_by}: indikatoren er publisert per {published_view.LEVEL_NAMES.get(ind.level, ind.level).lower()}, "
+                "ikke per kommune. Se siden Oversikt.")
     st.stop()
 
 try:

@@ -25,6 +25,7 @@ state.sync_url({"indicator": chosen})
 
 about.contents()
 about.indicator_catalogue(cat, open_id=chosen)
+about.cohort_definitions(cat)
 about.suppression(cat)
 about.standardisation(cat)
 about.statistics()

@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 
 from indicators import IndicatorRequestError, analysis
-from ui import cache, charts, comparison, downloads, layout, maps, pickers, state, summaries, tables, theme
+from ui import cache, charts, comparison, downloads, layout, maps, pickers, published_view, state, summaries, tables, theme
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -46,6 +46,9 @@ state.sync_url({"group": ind.group, "indicator": ind.id, "period": period, "leve
 
 layout.indicator_card(ind)
 if period is None:
+    st.stop()
+if ind.is_published:  # a publisher's own values, at the publisher's level (e.g. SKDE's 21 opptaksområder)
+    published_view.show(key, ind, period)
     st.stop()
 
 try:

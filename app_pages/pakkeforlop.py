@@ -12,6 +12,8 @@ import streamlit as st
 from data_loaders.readiness import ReadinessDataError
 from indicators import IndicatorRequestError
 from ui import cache, charts, downloads, layout, pickers, readiness, state, summaries, tables, text, theme  # noqa: F401
+from ui import auth
+from ui import ssu as ssu_ui
 
 key = cache.data_key()
 synthetic = cache.is_synthetic(key)
@@ -53,18 +55,25 @@ with d1:
 with d2:
     highlight = pickers.helsefellesskap_picker("pf", key, label="Fremhev et helsefellesskap", allow_none=True,
                                                none_label="Ingen fremhevet", default=None)
+# A logged-in user's helsefellesskap with its own SP1 goal: that goal replaces the free target field.
+own_goal = ssu_ui.user_goal(auth.current_identity(), SP1.id, prefer=highlight)
 with d3:
     state.seed_number("pf_target", "target", default_target, minimum=0, maximum=100, what="målverdi")
-    target = st.number_input("Mål for SP1 (prosent, lokalt satt mål)", min_value=0.0, max_value=100.0, step=5.0,
-                             key="pf_target", format="%.0f",
-                             help=f"Standard: {text.value(SP1, default_target)} %, et lokalt satt mål fra "
-                                  "indikatorkatalogen. Endre det til helsefellesskapets eget mål.")
+    if own_goal is not None:
+        target = own_goal.target
+        st.metric("Mål for SP1 (helsefellesskapets eget mål)", f"{text.value(SP1, target)} %",
+                  help=ssu_ui.goal_text(own_goal, SP1))
+    else:
+        target = st.number_input("Mål for SP1 (prosent, lokalt satt mål)", min_value=0.0, max_value=100.0,
+                                 step=5.0, key="pf_target", format="%.0f",
+                                 help=f"Standard: {text.value(SP1, default_target)} %, et lokalt satt mål fra "
+                                      "indikatorkatalogen. Endre det til helsefellesskapets eget mål.")
 local_years = sorted(set(cache.available_years(key, SP2.id)) | set(cache.available_years(key, SP3.id)), reverse=True)
 state.seed("pf_year", "year", local_years, local_years[0] if local_years else None, what="årstall",
            parse=state.parse_year)
 state.show_messages()
 
-target_label = "Mål (lokalt satt mål)"
+target_label = "Helsefellesskapets mål" if own_goal is not None else "Mål (lokalt satt mål)"
 SP1_TABLE_LABEL = "SP1 i tabell: andel per år og område"
 labels = pickers.labels_for(key, level)
 hf = cache.helsefellesskap(key)

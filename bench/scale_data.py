@@ -1,6 +1,6 @@
 """Scaled synthetic stores for bench_scale.py: the demo data × 3, × 10, × 30, × 100 in rows.
 
-The store's age bands are fixed (``data_loaders.schema.AGE_BANDS``, 21 bands; finer bands
+The store's age bands are fixed (``data_loaders.schema.AGE_BANDS``, 22 bands; finer bands
 would need a schema change), so the rows grow along the three other axes:
 
 - more years, back in time (the generator's trends and ageing run backwards from 2024);

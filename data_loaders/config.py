@@ -17,6 +17,9 @@ ASSETS_DIR = PROJECT_ROOT / "assets"
 REFERENCE_DIR = ASSETS_DIR / "reference"
 GEO_DIR = ASSETS_DIR / "geo"
 DEFAULT_DATABASE_PATH = PROJECT_ROOT / "data" / "demo.sqlite"
+# SSB's public APIs used by `python -m data_loaders fetch` (settings STYRING_SSB_API_URL, STYRING_KLASS_API_URL).
+SSB_API_URL = "https://data.ssb.no/api/pxwebapi/v2"
+KLASS_API_URL = "https://data.ssb.no/api/klass/v1"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Settings:
     kommune_readiness_csv: Path | None
     suppression_threshold: int
     public_mode: bool
+    ssb_api_url: str = SSB_API_URL
+    klass_api_url: str = KLASS_API_URL
 
 
 def _read_toml() -> dict:
@@ -90,6 +95,8 @@ def load_settings() -> Settings:
         kommune_readiness_csv=Path(readiness) if readiness else None,
         suppression_threshold=threshold,
         public_mode=public,
+        ssb_api_url=_pick("STYRING_SSB_API_URL", toml, "ssb_api_url", SSB_API_URL),
+        klass_api_url=_pick("STYRING_KLASS_API_URL", toml, "klass_api_url", KLASS_API_URL),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -20,17 +21,20 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-# Age bands split at every boundary the catalogue uses (18, 40, 45, 67, 80) and at
-# five-year steps otherwise, so any "age X+" or "X-Y" population is a sum of whole bands.
+# Age bands split at every boundary the catalogue uses (18, 21, 40, 45, 67, 80) and at
+# five-year steps otherwise, so any "age X+" or "X-Y" population is a sum of whole bands
+# ("0-20", the barn og unge cohort's ages, too).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("0-4", 0, 4),
     ("5-9", 5, 9),
     ("10-14", 10, 14),
     ("15-17", 15, 17),
     ("18-19", 18, 19),
-    ("20-24", 20, 24),
+    ("20-20", 20, 20),
+    ("21-24", 21, 24),
     ("25-29", 25, 29),
     ("30-34", 30, 34),
     ("35-39", 35, 39),
@@ -215,4 +219,133 @@ app_setting = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# --- the SSU's own work (data_loaders.ssu) ---------------------------------------------------
+# Roles, local goals, written assessments and actions of a helsefellesskap. Every row carries a
+# version (optimistic concurrency) and who/when; ``ssu_history`` keeps every version ever written.
+# No foreign keys to the reference tables: reloading the geography must never touch this work,
+# and ``store.drop_schema`` (demo rebuild, ``init --force``) keeps these tables.
+
+ssu_role = Table(
+    "ssu_role",
+    metadata,
+    Column("identity", String(320), primary_key=True),
+    Column("helsefellesskap_id", String(40), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+ssu_goal = Table(
+    "ssu_goal",
+    metadata,
+    Column("goal_id", Integer, primary_key=True, autoincrement=True),
+    Column("helsefellesskap_id", String(40), nullable=False),
+    Column("indicator_id", String(100), nullable=False),
+    Column("target", Float, nullable=False),
+    Column("direction", String(20), nullable=False),
+    Column("target_year", Integer, nullable=False),
+    Column("sak_number", Integer, nullable=False),
+    Column("sak_date", Date, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("helsefellesskap_id", "indicator_id", name="uq_ssu_goal_hf_indicator"),
+)
+
+ssu_assessment = Table(
+    "ssu_assessment",
+    metadata,
+    Column("assessment_id", Integer, primary_key=True, autoincrement=True),
+    Column("helsefellesskap_id", String(40), nullable=False),
+    Column("indicator_id", String(100), nullable=False),
+    Column("period", String(9), nullable=False),
+    Column("text_md", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("helsefellesskap_id", "indicator_id", "period", name="uq_ssu_assessment_hf_indicator_period"),
+)
+
+ssu_action = Table(
+    "ssu_action",
+    metadata,
+    Column("action_id", Integer, primary_key=True, autoincrement=True),
+    Column("helsefellesskap_id", String(40), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("sak_number", Integer, nullable=False),
+    Column("sak_date", Date, nullable=False),
+    Column("goal_text", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(320), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+ssu_action_indicator = Table(
+    "ssu_action_indicator",
+    metadata,
+    Column("action_id", Integer, ForeignKey("ssu_action.action_id", ondelete="CASCADE"), primary_key=True),
+    Column("indicator_id", String(100), primary_key=True),
+)
+
+# Every version of every record (kind: goal, assessment, action, role), oldest first by history_id.
+ssu_history = Table(
+    "ssu_history",
+    metadata,
+    Column("history_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("record_id", Integer),
+    Column("version", Integer, nullable=False),
+    Column("operation", String(20), nullable=False),
+    Column("record_json", Text, nullable=False),
+    Column("changed_by", String(320), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+SSU_TABLES = (ssu_role, ssu_goal, ssu_assessment, ssu_action, ssu_action_indicator, ssu_history)
+
+# Published indicators: values a publisher (SKDE's Helseatlas, FHI's Kommunehelsa/Norgeshelsa)
+# has already computed and suppressed, imported as they are (``indicators.published``). They
+# never pass through the engine's statistics; ``publisher_flag`` != 0 means the publisher hid the value.
+published_indicator = Table(
+    "published_indicator",
+    metadata,
+    Column("indicator_id", String(120), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("short_name", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("group_id", String(40), nullable=False),
+    Column("publisher", String(40), nullable=False),  # "SKDE" or "FHI"
+    Column("source", String(300), nullable=False),
+    Column("definition", Text, nullable=False, default=""),
+    Column("unit", String(100), nullable=False, default=""),  # the publisher's unit text, e.g. "per 10 000"
+    Column("direction", String(20), nullable=False, default="neutral"),
+    Column("level", String(20), nullable=False),  # the main level (helseforetak, fylke, kommune)
+    Column("interval_label", String(100), nullable=False, default=""),
+    Column("flags_note", Text, nullable=False, default=""),
+    Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
+)
+
+published_value = Table(
+    "published_value",
+    metadata,
+    Column("indicator_id", String(120), ForeignKey("published_indicator.indicator_id"), primary_key=True),
+    Column("level", String(20), primary_key=True),
+    Column("area_id", String(40), primary_key=True),
+    Column("year_start", Integer, primary_key=True),
+    Column("year_end", Integer, primary_key=True),
+    Column("value", Float),
+    Column("lower", Float),
+    Column("upper", Float),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("publisher_flag", Integer, nullable=False, default=0),
+    Column("dataset_id", String(64), ForeignKey("dataset.dataset_id"), nullable=False),
 )

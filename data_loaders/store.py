@@ -86,16 +86,21 @@ def create_schema(engine: Engine) -> None:
 
 
 def drop_schema(engine: Engine) -> None:
-    schema.metadata.drop_all(engine)
+    """Drop the data and reference tables; the SSU's own work (``schema.SSU_TABLES``) is kept."""
+    kept = set(schema.SSU_TABLES)
+    schema.metadata.drop_all(engine, tables=[t for t in schema.metadata.sorted_tables if t not in kept])
 
 
 def has_data(engine: Engine) -> bool:
-    """True when the store holds population or counts."""
+    """True when the store holds population, counts or published indicator values."""
     inspector = sa.inspect(engine)
     if not inspector.has_table("population"):
         return False
+    tables = [schema.population, schema.event_count]
+    if inspector.has_table("published_value"):
+        tables.append(schema.published_value)
     with engine.connect() as conn:
-        for table in (schema.population, schema.event_count):
+        for table in tables:
             if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
                 return True
     return False
@@ -508,3 +513,28 @@ def has_reference(engine: Engine) -> bool:
         return False
     with engine.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(schema.kommune)).scalar_one() > 0
+
+
+# --- published indicators (Helseatlas, FHI's published values) --------------------------------
+
+
+def replace_published(conn: Connection, indicators: pl.DataFrame, values: pl.DataFrame) -> int:
+    """Write published indicators and their values, replacing earlier imports of the same indicator ids.
+
+    Runs on the connection's open transaction (the caller writes the ``dataset`` rows first).
+    Returns the value rows written.
+    """
+    ids = indicators["indicator_id"].to_list()
+    pi, pv = schema.published_indicator, schema.published_value
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        conn.execute(sa.delete(pv).where(pv.c.indicator_id.in_(chunk)))
+        conn.execute(sa.delete(pi).where(pi.c.indicator_id.in_(chunk)))
+    write_frame(conn, pi, indicators)
+    return write_frame(conn, pv, values)
+
+
+def published_row_counts(conn: Connection) -> dict[str, int]:
+    """Published value rows per dataset_id."""
+    pv = schema.published_value
+    query = sa.select(pv.c.dataset_id, sa.func.count()).group_by(pv.c.dataset_id)
+    return {dataset_id: int(n) for dataset_id, n in conn.execute(query)}

@@ -26,7 +26,9 @@ EPILOG = """examples:
   python -m indicators compute --indicator eldre_oh_innleggelser_80 --level kommune --years 2022-2024
   python -m indicators compute --indicator eldre_oh_innleggelser_80 --level helsefellesskap --years 2023-2025 --pooled --format json
   python -m indicators export --group skropelige_eldre --level kommune --years 2024 --format xlsx --out eksport/
+  python -m indicators overlap --level helsefellesskap --years 2024 --format csv
   python -m indicators deck --helsefellesskap troms-ofoten --years 2019-2025 --out ssu.pptx --pdf
+  python -m indicators report --helsefellesskap troms-ofoten --year 2025 --format docx
 """
 
 
@@ -331,6 +333,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_overlap(args: argparse.Namespace) -> int:
+    from indicators import current_key
+    from indicators.overlap import export_bytes, overlap_table
+
+    level = _level(args.level)
+    years = parse_year_range(args.years) if args.years else None
+    if args.out is None and args.format not in STDOUT_FORMATS:
+        raise UsageError(f"--format {args.format} is binary: give --out FILE")
+    key = current_key()
+    table = overlap_table(level, list(range(years[0], years[1] + 1)) if years else None, key=key)
+    content, _, _ = export_bytes(table, args.format, key=key)
+    _write(content, args.out, args.format)
+    return 0
+
+
 def cmd_deck(args: argparse.Namespace) -> int:
     from indicators import current_key, data
     from indicators.deck import build_deck, convert_to_pdf
@@ -355,6 +372,21 @@ def cmd_deck(args: argparse.Namespace) -> int:
         pdf_path = out.with_suffix(".pdf")
         pdf_path.write_bytes(pdf)
         print(f"wrote {pdf_path} ({len(pdf):,} bytes)", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The yearly status report (årlig statusrapport) of one helsefellesskap as DOCX or PDF."""
+    from indicators import current_key
+    from outputs.report import build_report, report_file_name
+
+    out = Path(args.output or report_file_name(args.helsefellesskap, args.year, args.format))
+    if out.suffix.lower() != f".{args.format}":
+        raise UsageError(f"--output must name a .{args.format} file, got {out.name!r}")
+    content = build_report(args.helsefellesskap, args.year, args.format, key=current_key())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(content)
+    print(f"wrote {out} ({len(content):,} bytes)", file=sys.stderr)
     return 0
 
 
@@ -401,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,deck,warm,suppression-log}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{list,compute,export,overlap,deck,report,warm,suppression-log}", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("list", help="print the indicator catalogue")
@@ -433,12 +465,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR")
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("overlap", help="write the overlap between the four priority groups (15 combinations, union, groups)")
+    p.add_argument("--level", required=True, metavar="LEVEL", help="helsefellesskap or land")
+    p.add_argument("--years", metavar="RANGE", help=years_help)
+    p.add_argument("--format", choices=COMPUTE_FORMATS, default="csv",
+                   help="csv (Norwegian: ';' and decimal comma), csv-plain (',' and '.'), parquet, json, xlsx")
+    p.add_argument("--out", metavar="FILE", help="output file (default: stdout for csv, csv-plain, json)")
+    p.set_defaults(func=cmd_overlap)
+
     p = sub.add_parser("deck", help="build the SSU meeting deck (PPTX, optionally PDF) for a helsefellesskap")
     p.add_argument("--helsefellesskap", required=True, metavar="ID")
     p.add_argument("--years", metavar="RANGE", help="trend period, e.g. 2019-2025 (default: every year with data)")
     p.add_argument("--out", required=True, metavar="FILE.pptx")
     p.add_argument("--pdf", action="store_true", help="also write FILE.pdf (needs LibreOffice)")
     p.set_defaults(func=cmd_deck)
+
+    p = sub.add_parser("report", help="build the yearly status report (DOCX or PDF) for a helsefellesskap")
+    p.add_argument("--helsefellesskap", required=True, metavar="ID")
+    p.add_argument("--year", required=True, type=int, metavar="YYYY", help="the report's year (must have data)")
+    p.add_argument("--format", choices=("docx", "pdf"), default="docx")
+    p.add_argument("--output", metavar="FILE", help="output file (default: statusrapport_ID_YYYY.FORMAT)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("warm", help="compute every indicator once so the dashboard starts fast (after a build or import)")
     p.set_defaults(func=cmd_warm)

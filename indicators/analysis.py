@@ -264,13 +264,18 @@ def profile(helsefellesskap_id: str, year: int | None = None, key: data.DataKey 
     confidence = check_confidence(confidence)
     key = key or data.current_key()
     rows = []
-    for ind in load_catalogue().indicators:
-        period_year = latest_year(ind.id, year, key)
+    from indicators import published
+
+    for ind in published.with_published(load_catalogue(), key).indicators:
         base = {
             "indicator_id": ind.id, "group": ind.group, "name": ind.name, "short_name": ind.short_name,
             "unit": ind.unit_label, "direction": ind.direction, "standardised": ind.is_standardised,
             "source": ind.source, "period": None, "confidence": CONFIDENCE_LEVELS[confidence],
         }
+        if ind.is_published:  # the publisher's value for the helsefellesskap's own area, where there is one
+            rows.append(published.profile_row(key, ind, helsefellesskap_id, year, base))
+            continue
+        period_year = latest_year(ind.id, year, key)
         if period_year is None:
             rows.append(base | {"flag": "not_reported"})
             continue

@@ -7,7 +7,7 @@ computes; nothing about an individual indicator is written in code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +23,7 @@ UNITS = {
     "per_10000": (10_000, "per 10 000"),
     "per_100000": (100_000, "per 100 000"),
     "percent": (100, "prosent"),
+    "per_person": (1, "per person"),  # events per person in a cohort (role per_person)
 }
 TYPES = ("rate", "proportion")
 DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
@@ -34,6 +35,7 @@ DIRECTION_LABELS = {
 COVERAGES = ("complete", "local")
 SEX_FILTERS = ("all", "male", "female")
 MEASURE_KINDS = ("events", "persons", "days")
+COHORT_ROLES = ("prevalence", "share", "per_person")
 
 
 class CatalogueError(ValueError):
@@ -76,6 +78,8 @@ class Standardisation:
 
     @property
     def label(self) -> str:
+        if self.method == "published":
+            return "Som utgiveren har beregnet og publisert verdiene"
         if not self.is_standardised:
             return "Ikke standardisert (råtall)"
         dims = " og ".join({"age": "alder", "sex": "kjønn"}[d] for d in self.by)
@@ -98,6 +102,59 @@ class Measure:
     definition: str
     parameters: dict = field(default_factory=dict)
     first_year: int | None = None
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A priority group counted as persons (Helsedirektoratet's cohorts): who belongs, and its store measure."""
+
+    id: str
+    name: str
+    short_name: str
+    group: str
+    definition: str
+    source: str
+    age_min: int | None
+    age_max: int | None
+    measure: str
+    overlap_group: bool = False
+
+    @property
+    def age_bands(self) -> tuple[str, ...]:
+        return tuple(age_bands_between(self.age_min, self.age_max))
+
+    @property
+    def age_label(self) -> str:
+        return Term(label="", population=True, age_min=self.age_min, age_max=self.age_max).age_label
+
+
+@dataclass(frozen=True)
+class OverlapCombination:
+    """Persons in exactly one combination of the overlap groups: ``id`` has one bit per group, in order."""
+
+    id: str
+    measure: str
+    name: str
+
+    def contains(self, position: int) -> bool:
+        return self.id[position] == "1"
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """The overlap between the priority groups (the catalogue's ``overlap:`` section)."""
+
+    name: str
+    definition: str
+    source: str
+    union_name: str
+    groups: tuple[tuple[str, str], ...]  # (cohort id, name), in bit order
+    combinations: tuple[OverlapCombination, ...]
+
+    def containing(self, cohort_id: str) -> tuple[OverlapCombination, ...]:
+        """The combinations whose persons belong to the group ``cohort_id``."""
+        position = [g for g, _ in self.groups].index(cohort_id)
+        return tuple(c for c in self.combinations if c.contains(position))
 
 
 @dataclass(frozen=True)
@@ -124,14 +181,37 @@ class Indicator:
     target: Target | None = None
     first_year: int | None = None
     coverage: str = "complete"
+    # "computed" (from counts by the engine) or "published" (a publisher's own values, imported
+    # into the store; ``indicators.published``). A published indicator carries its publisher,
+    # its unit as the publisher words it, the level it is published at and the publisher's flags.
+    kind: str = "computed"
+    publisher: str = ""
+    unit_text: str = ""
+    level: str = ""
+    interval_label: str = ""
+    flags_note: str = ""
+    definition: str = ""
+    # A cohort indicator (``cohort: {id, role}``): the cohort's id and the role, one of
+    # COHORT_ROLES (prevalence in the population, share of the cohort, events per person).
+    cohort: str | None = None
+    cohort_role: str | None = None
+
+    @property
+    def is_published(self) -> bool:
+        return self.kind == "published"
+
+    @property
+    def published_by(self) -> str:
+        """"Publisert av SKDE" for a published indicator, "" for a computed one."""
+        return f"Publisert av {self.publisher}" if self.is_published else ""
 
     @property
     def multiplier(self) -> int:
-        return UNITS[self.unit][0]
+        return UNITS[self.unit][0] if self.unit in UNITS else 1
 
     @property
     def unit_label(self) -> str:
-        return UNITS[self.unit][1]
+        return self.unit_text or UNITS[self.unit][1]
 
     @property
     def is_standardised(self) -> bool:
@@ -154,6 +234,8 @@ class Catalogue:
     indicators: tuple[Indicator, ...]
     standard_populations: dict[str, dict]
     path: Path
+    cohorts: tuple[Cohort, ...] = ()
+    overlap: Overlap | None = None
 
     def indicator(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
@@ -171,6 +253,12 @@ class Catalogue:
     def in_group(self, group_id: str) -> tuple[Indicator, ...]:
         self.group(group_id)
         return tuple(i for i in self.indicators if i.group == group_id)
+
+    def cohort(self, cohort_id: str) -> Cohort:
+        for c in self.cohorts:
+            if c.id == cohort_id:
+                return c
+        raise KeyError(f"unknown cohort {cohort_id!r}; known cohorts: {', '.join(c.id for c in self.cohorts)}")
 
 
 def _require(entry: dict, key: str, where: str):
@@ -276,6 +364,136 @@ def _indicator(raw: dict, groups: set[str], measures: dict[str, Measure], standa
     )
 
 
+def _cohort(raw: dict, groups: set[str], measures: dict[str, Measure]) -> Cohort:
+    if not isinstance(raw, dict):
+        raise CatalogueError("cohort: each entry must be a mapping")
+    cohort_id = _require(raw, "id", "cohort")
+    where = f"cohort {cohort_id!r}"
+    group = _require(raw, "group", where)
+    if group not in groups:
+        raise CatalogueError(f"{where}: field 'group': unknown group {group!r}")
+    measure = _require(raw, "measure", where)
+    if measure not in measures:
+        raise CatalogueError(f"{where}: field 'measure': unknown measure {measure!r}; declare it under 'measures'")
+    if measures[measure].kind != "persons":
+        raise CatalogueError(f"{where}: field 'measure': {measure!r} must count persons (kind: persons)")
+    age = raw.get("age")
+    if not isinstance(age, dict) or "min" not in age:
+        raise CatalogueError(f"{where}: field 'age' must be a mapping with 'min' (and 'max' unless open-ended)")
+    overlap_group = raw.get("overlap_group", False)
+    if not isinstance(overlap_group, bool):
+        raise CatalogueError(f"{where}: field 'overlap_group' must be true or false, got {overlap_group!r}")
+    cohort = Cohort(
+        id=cohort_id,
+        name=str(_require(raw, "name", where)),
+        short_name=str(_require(raw, "short_name", where)),
+        group=group,
+        definition=" ".join(str(_require(raw, "definition", where)).split()),
+        source=" ".join(str(_require(raw, "source", where)).split()),
+        age_min=age.get("min"),
+        age_max=age.get("max"),
+        measure=measure,
+        overlap_group=overlap_group,
+    )
+    try:
+        cohort.age_bands
+    except ValueError as exc:
+        raise CatalogueError(f"{where}: field 'age': {exc}") from exc
+    return cohort
+
+
+def _cohorts(entries: list, groups: set[str], measures: dict[str, Measure]) -> tuple[Cohort, ...]:
+    cohorts: dict[str, Cohort] = {}
+    for entry in entries or []:
+        cohort = _cohort(entry, groups, measures)
+        if cohort.id in cohorts:
+            raise CatalogueError(f"cohort {cohort.id!r}: declared twice")
+        cohorts[cohort.id] = cohort
+    return tuple(cohorts.values())
+
+
+def _overlap(raw, cohorts: dict[str, Cohort], measures: dict[str, Measure]) -> Overlap | None:
+    """The ``overlap:`` section: its groups (overlap cohorts, in bit order) and every combination of them."""
+    if raw is None:
+        return None
+    where = "overlap"
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: must be a mapping")
+    groups = []
+    for entry in _require(raw, "groups", where):
+        cohort_id = _require(entry, "cohort", f"{where} groups")
+        if cohort_id not in cohorts or not cohorts[cohort_id].overlap_group:
+            raise CatalogueError(f"{where}: field 'groups': {cohort_id!r} is not a cohort with overlap_group: true")
+        groups.append((cohort_id, str(_require(entry, "name", f"{where} group {cohort_id!r}"))))
+    if len({g for g, _ in groups}) != len(groups):
+        raise CatalogueError(f"{where}: field 'groups': a group is listed twice")
+    expected = {format(v, f"0{len(groups)}b") for v in range(1, 2 ** len(groups))}
+    combinations = []
+    for entry in _require(raw, "combinations", where):
+        combo_id = str(_require(entry, "id", f"{where} combinations"))
+        at = f"{where} combination {combo_id!r}"
+        if combo_id not in expected:
+            raise CatalogueError(f"{at}: field 'id' must be {len(groups)} digits 0/1, not all 0, once each")
+        expected.discard(combo_id)
+        measure = str(_require(entry, "measure", at))
+        if measure in measures and measures[measure].kind != "persons":
+            raise CatalogueError(f"{at}: field 'measure': {measure!r} must count persons (kind: persons)")
+        combinations.append(OverlapCombination(id=combo_id, measure=measure, name=str(_require(entry, "name", at))))
+    if expected:
+        raise CatalogueError(f"{where}: field 'combinations': missing {', '.join(sorted(expected))}")
+    return Overlap(
+        name=str(_require(raw, "name", where)),
+        definition=" ".join(str(_require(raw, "definition", where)).split()),
+        source=" ".join(str(_require(raw, "source", where)).split()),
+        union_name=str(_require(raw, "union_name", where)),
+        groups=tuple(groups),
+        combinations=tuple(sorted(combinations, key=lambda c: c.id)),
+    )
+
+
+def _with_cohort(ind: Indicator, raw: dict, cohorts: dict[str, Cohort]) -> Indicator:
+    """Validate an indicator's ``cohort: {id, role}`` against its terms and attach it.
+
+    prevalence: the cohort's persons over the population of its ages (a proportion);
+    share: persons in the cohort with an event over the cohort's persons (a proportion);
+    per_person: events over the cohort's persons (a rate in unit per_person).
+    """
+    where = f"indicator {ind.id!r}"
+    spec = raw.get("cohort")
+    if spec is None:
+        if ind.unit == "per_person":
+            raise CatalogueError(f"{where}: field 'unit': per_person needs 'cohort' with role per_person")
+        return ind
+    if not isinstance(spec, dict):
+        raise CatalogueError(f"{where}: field 'cohort' must be a mapping with 'id' and 'role'")
+    cohort_id = _require(spec, "id", f"{where} cohort")
+    if cohort_id not in cohorts:
+        raise CatalogueError(f"{where}: field 'cohort.id': unknown cohort {cohort_id!r}; declare it under 'cohorts'")
+    role = _require(spec, "role", f"{where} cohort")
+    if role not in COHORT_ROLES:
+        raise CatalogueError(f"{where}: field 'cohort.role' must be one of {', '.join(COHORT_ROLES)}, got {role!r}")
+    cohort = cohorts[cohort_id]
+    num, den = ind.numerator, ind.denominator
+    if not set(num.age_bands) <= set(cohort.age_bands):
+        raise CatalogueError(f"{where}: field 'numerator.age': the ages must lie within cohort {cohort_id!r}'s ({cohort.age_label})")
+    if role == "prevalence":
+        if ind.type != "proportion" or num.measure != cohort.measure or not den.population:
+            raise CatalogueError(f"{where}: field 'cohort.role': prevalence needs type proportion, numerator measure "
+                                 f"{cohort.measure!r} and a population denominator")
+    else:
+        if den.measure != cohort.measure:
+            raise CatalogueError(f"{where}: field 'denominator.measure': role {role} divides by the cohort's "
+                                 f"persons ({cohort.measure!r}), got {den.measure!r}")
+        if role == "share" and ind.type != "proportion":
+            raise CatalogueError(f"{where}: field 'type': role share is a proportion, got {ind.type!r}")
+        if role == "per_person" and (ind.type != "rate" or ind.unit != "per_person"):
+            raise CatalogueError(f"{where}: field 'unit': role per_person is a rate in unit per_person, "
+                                 f"got {ind.type!r} in {ind.unit!r}")
+    if ind.unit == "per_person" and role != "per_person":
+        raise CatalogueError(f"{where}: field 'unit': per_person is only for role per_person, got role {role!r}")
+    return replace(ind, cohort=cohort_id, cohort_role=role)
+
+
 def parse_catalogue(raw: dict, path: Path, default_threshold: int) -> Catalogue:
     if not isinstance(raw, dict):
         raise CatalogueError(f"{path}: the catalogue must be a mapping")
@@ -299,17 +517,20 @@ def parse_catalogue(raw: dict, path: Path, default_threshold: int) -> Catalogue:
         )
     standards = dict(raw.get("standard_populations") or {})
     group_ids = {g.id for g in groups}
+    cohorts = _cohorts(raw.get("cohorts"), group_ids, measures)
+    cohort_by_id = {c.id: c for c in cohorts}
     indicators = []
     seen: set[str] = set()
     for entry in raw.get("indicators", []):
-        ind = _indicator(entry, group_ids, measures, standards, default_threshold)
+        ind = _with_cohort(_indicator(entry, group_ids, measures, standards, default_threshold), entry, cohort_by_id)
         if ind.id in seen:
             raise CatalogueError(f"indicator {ind.id!r}: declared twice")
         seen.add(ind.id)
         indicators.append(ind)
     if not indicators:
         raise CatalogueError(f"{path}: no indicators declared")
-    return Catalogue(groups=groups, measures=measures, indicators=tuple(indicators), standard_populations=standards, path=path)
+    return Catalogue(groups=groups, measures=measures, indicators=tuple(indicators), standard_populations=standards, path=path,
+                     cohorts=cohorts, overlap=_overlap(raw.get("overlap"), cohort_by_id, measures))
 
 
 @lru_cache(maxsize=4)
@@ -326,7 +547,11 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     """The validated catalogue (cached per file and suppression threshold).
 
     ``STYRING_CATALOGUE`` names another catalogue file (a deployment's own indicators, or a test's).
+    The published indicators imported into the current store follow the catalogue's own.
     """
     import os
 
-    return _load(str(path or os.environ.get("STYRING_CATALOGUE") or CATALOGUE_PATH), settings().suppression_threshold)
+    from indicators.published import with_published  # the store's published indicators, beside the computed ones
+
+    return with_published(_load(str(path or os.environ.get("STYRING_CATALOGUE") or CATALOGUE_PATH),
+                                settings().suppression_threshold))

@@ -56,6 +56,10 @@ class Request:
     # The masks of single years already suppressed and published (indicator_id, year_start, level,
     # area_id, suppression); None: suppress the single years here.
     single_year_masks: pl.DataFrame | None = None
+    # Relations between counts the attacker knows (``count_relations``), as count keys (``_count_key``):
+    # (total, (parts...)) with total = sum of parts in every unit and year, and (i, j) with i <= j.
+    equalities: tuple = ()
+    count_bounds: tuple = ()
 
 
 def catalogue_table(key: data.DataKey, request: Request) -> pl.DataFrame:
@@ -71,7 +75,7 @@ def catalogue_table(key: data.DataKey, request: Request) -> pl.DataFrame:
     info = _indicator_info(indicators, periods)
     table = _statistics(sums, info)
     table = _significance(table, areas.info, info)
-    masks = _suppression(cells, areas, periods, request.single_year_masks)
+    masks = _suppression(cells, areas, periods, request.single_year_masks, request.equalities, request.count_bounds)
     table = table.join(masks, on=["pid", "area"], how="left").with_columns(
         pl.col("numerator_hidden").fill_null(False), pl.col("denominator_hidden").fill_null(False)
     )
@@ -473,8 +477,9 @@ def _count_key(term) -> tuple | None:
     return (term.measure, term.sex, tuple(term.age_bands))
 
 
-def count_groups(indicators: Sequence[Indicator]) -> list[list[Indicator]]:
-    """Indicators whose counts are linked (a shared count, or numerator and denominator of one indicator)."""
+def count_groups(indicators: Sequence[Indicator], links: Sequence[Sequence[tuple]] = ()) -> list[list[Indicator]]:
+    """Indicators whose counts are linked (a shared count, numerator and denominator of one indicator, or a
+    known relation between counts: each of ``links`` is a set of count keys that a relation ties together)."""
     parent: dict = {}
 
     def find(x):
@@ -487,20 +492,66 @@ def count_groups(indicators: Sequence[Indicator]) -> list[list[Indicator]]:
         for other in keys[1:]:
             parent[find(other)] = find(keys[0])
         find(keys[0])
+    for link in links:
+        present = [k for k in link if k in parent]
+        for other in present[1:]:
+            parent[find(other)] = find(present[0])
     groups: dict = {}
     for ind in indicators:
         groups.setdefault(find(_count_key(ind.numerator)), []).append(ind)
     return list(groups.values())
 
 
+def count_relations(indicators: Sequence[Indicator], overlap=None) -> tuple[tuple, tuple]:
+    """The relations between the counts of ``indicators`` that hold by definition, as count keys.
+
+    Equalities: each overlap group's persons (the count its indicators use) = the sum of the overlap
+    combinations that contain it (``overlap``, the catalogue's section; the combinations counted at all
+    ages, so the sum holds whatever ages the group's count takes, as long as they are the group's).
+    Bounds: persons in a cohort with an event <= their events (``..._personer`` <= ``..._hendelser``
+    with the same sex and ages). Numerator <= denominator is added per indicator (``_CellBuilder._bounds``).
+    """
+    keys = {k for ind in indicators for k in (_count_key(ind.numerator), _count_key(ind.denominator)) if k}
+    equalities = []
+    if overlap is not None:
+        combos = {c.measure: c for c in overlap.combinations}
+        combo_keys = {k[0]: k for k in keys if k[0] in combos and k[1] == "all" and len(k[2]) == N_AGES}
+        for position, (cohort_id, _) in enumerate(overlap.groups):
+            parts = tuple(combo_keys.get(c.measure) for c in overlap.combinations if c.contains(position))
+            if None in parts:
+                continue
+            for key in sorted(k for k in keys if k[1] == "all" and _is_group_size(k, cohort_id, indicators)):
+                equalities.append((key, parts))
+    bounds = []
+    for key in sorted(keys):
+        if key[0].endswith("_personer"):
+            events = (key[0].removesuffix("_personer") + "_hendelser", key[1], key[2])
+            if events in keys:
+                bounds.append((key, events))
+    return tuple(equalities), tuple(bounds)
+
+
+def _is_group_size(key: tuple, cohort_id: str, indicators: Sequence[Indicator]) -> bool:
+    """Whether ``key`` counts the persons of cohort ``cohort_id`` (a prevalence numerator or a share denominator)."""
+    for ind in indicators:
+        if ind.cohort != cohort_id:
+            continue
+        if ind.cohort_role == "prevalence" and _count_key(ind.numerator) == key:
+            return True
+        if ind.cohort_role in ("share", "per_person") and _count_key(ind.denominator) == key:
+            return True
+    return False
+
+
 def _suppression(blocks: Sequence[_Block], areas: _Areas, periods: pl.DataFrame,
-                 single_year_masks: pl.DataFrame | None) -> pl.DataFrame:
+                 single_year_masks: pl.DataFrame | None, equalities: tuple = (), count_bounds: tuple = ()) -> pl.DataFrame:
     """The suppression of every hidden indicator cell: pid, area, reason, and which of its counts are hidden."""
     info = periods.select("pid", "indicator_id", "year_start", "year_end")
     pid_of = {(i, s, e): p for p, i, s, e in info.iter_rows()}
     by_id = {b.indicator.id: b for b in blocks}
     problems = []
-    for group in count_groups([b.indicator for b in blocks]):
+    links = [(total, *parts) for total, parts in equalities] + list(count_bounds)
+    for group in count_groups([b.indicator for b in blocks], links):
         group_periods = {p for ind in group for p in by_id[ind.id].period_index}
         years = sorted(p.start for p in group_periods if not p.is_pooled)
         windows = sorted(p for p in group_periods if p.is_pooled)
@@ -509,7 +560,7 @@ def _suppression(blocks: Sequence[_Block], areas: _Areas, periods: pl.DataFrame,
             problems += [(ids, (Period(y, y),), ()) for y in years]
         problems += [(ids, (*(Period(y, y) for y in w.years), w), w.years) for w in windows]
     singles = None if single_year_masks is None else _coded_masks(single_year_masks, periods, areas.info)
-    state = (_CellBuilder(areas, info, pid_of), by_id, _CellBuilder.hidden_counts(singles))
+    state = (_CellBuilder(areas, info, pid_of, equalities, count_bounds), by_id, _CellBuilder.hidden_counts(singles))
     rows = [row for part in _solve_problems(state, problems) for row in part]
     table = pl.DataFrame(rows, orient="row", schema=_MASKS)
     if singles is not None:
@@ -530,10 +581,25 @@ def suppression_workers() -> int:
 _WORKER_STATE: tuple | None = None
 
 
-def _init_worker(state: tuple) -> None:
+def _die_with_parent() -> None:
+    """Linux: a worker ends when the process that started it dies (no orphan keeps solving)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _init_worker(state: tuple, worker_process: bool = False) -> None:
     global _WORKER_STATE
     _WORKER_STATE = state
     threadpool_limits(limits=1)
+    if worker_process:
+        _die_with_parent()
 
 
 def _solve_in_worker(problem: tuple) -> list[tuple]:
@@ -556,7 +622,7 @@ def _solve_problems(state: tuple, problems: list[tuple]) -> list[list[tuple]]:
         order = sorted(range(len(problems)), key=lambda i: -len(problems[i][1]) * len(problems[i][0]))
         context = multiprocessing.get_context("spawn")
         try:
-            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(state,)) as pool:
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(state, True)) as pool:
                 results = list(pool.map(_solve_in_worker, [problems[i] for i in order]))
         except (BrokenProcessPool, OSError, EOFError) as exc:  # no worker processes here: solve in this one
             logging.getLogger("styring.suppression").warning("suppression workers failed (%s); solving in process", exc)
@@ -586,7 +652,7 @@ def _coded_masks(masks: pl.DataFrame, periods: pl.DataFrame, area_info: pl.DataF
 class _CellBuilder:
     """Turns one linked group of indicators and a set of periods into a ``suppression.Problem``."""
 
-    def __init__(self, areas: _Areas, info: pl.DataFrame, pid_of: dict):
+    def __init__(self, areas: _Areas, info: pl.DataFrame, pid_of: dict, equalities: tuple = (), count_bounds: tuple = ()):
         self.n_units = areas.members.shape[0]
         n_areas = areas.info.height
         full = np.zeros((self.n_units, n_areas))
@@ -597,6 +663,7 @@ class _CellBuilder:
         self.member = sparse.csr_matrix(full)  # unit x area
         self.level_cost = np.array([_LEVEL_COST.get(level, 8) for level in areas.info.sort("area")["level"].to_list()])
         self.pid_of = pid_of
+        self.equalities, self.count_bounds = equalities, count_bounds
 
     def solve(self, blocks: Sequence[_Block], periods: tuple[Period, ...], frozen_years: tuple[int, ...],
               singles: dict) -> list[tuple]:
@@ -692,6 +759,8 @@ class _CellBuilder:
             if cost[c] is None:
                 cost[c] = (int(self.level_cost[area]), float(values_cells[c]), int(area), pid)
         bounds = self._bounds(blocks, years, atom_ids)
+        bounds = sorted(set(bounds) | set(self._count_bounds(years, atom_ids, values)))
+        equalities = self._equalities(years, atom_ids, values)
         # An output row shows its counts only together; a numerator hidden with its denominator may be
         # zero, so the attacker knows only that it is at least 0 (every other hidden count is at least 1).
         row_cells: dict[tuple, list[int]] = {}
@@ -705,7 +774,7 @@ class _CellBuilder:
                     if key == _count_key(ind.numerator):
                         lower[ids[ids >= 0]] = 0.0
         problem = suppression.Problem(cells, values, thresholds, cost, frozen=frozen, hidden=hidden,
-                                      bounds=bounds, atom_upper=upper, atom_lower=lower,
+                                      bounds=bounds, equalities=equalities, atom_upper=upper, atom_lower=lower,
                                       rows=[tuple(sorted(set(c))) for c in row_cells.values() if len(set(c)) > 1])
         reasons = suppression.protect(problem)
         result: dict[tuple, dict] = {}
@@ -735,6 +804,34 @@ class _CellBuilder:
             out[(pid, area, "numerator")] = bool(num)
             out[(pid, area, "denominator")] = bool(den)
         return out
+
+    def _equalities(self, years: list[int], atom_ids: dict, values: np.ndarray) -> list[tuple[int, list[int]]]:
+        """Atom equalities (total, parts) of the block's years, where every atom is counted and the sum holds."""
+        out = []
+        for total, parts in self.equalities:
+            for y in years:
+                t = atom_ids.get((total, y))
+                ps = [atom_ids.get((p, y)) for p in parts]
+                if t is None or any(p is None for p in ps):
+                    continue
+                ps = np.stack(ps)
+                ok = (t >= 0) & (ps >= 0).all(axis=0)
+                ok[ok] = values[t[ok]] == values[ps[:, ok]].sum(axis=0)
+                out += [(int(t[u]), ps[:, u].tolist()) for u in np.flatnonzero(ok)]
+        return out
+
+    def _count_bounds(self, years: list[int], atom_ids: dict, values: np.ndarray) -> list[tuple[int, int]]:
+        """Atom pairs i <= j from the count relations (persons with an event <= events), where they hold."""
+        pairs = []
+        for small, large in self.count_bounds:
+            for y in years:
+                a, b = atom_ids.get((small, y)), atom_ids.get((large, y))
+                if a is None or b is None:
+                    continue
+                both = (a >= 0) & (b >= 0)
+                both[both] = values[a[both]] <= values[b[both]]
+                pairs += list(zip(a[both].tolist(), b[both].tolist()))
+        return pairs
 
     @staticmethod
     def _bounds(blocks: Sequence[_Block], years: list[int], atom_ids: dict) -> list[tuple[int, int]]:

@@ -28,12 +28,22 @@ import polars as pl
 
 from indicators import data, deck_charts as charts
 from indicators.analysis import profile, rank_of, rank_rule
-from indicators.catalogue import Indicator, load_catalogue
+from indicators.catalogue import Indicator
+from indicators.catalogue import load_catalogue as _load_catalogue_with_published
 from indicators.engine import (
     FLAG_LABELS, NOT_REPORTED, OK, SUPPRESSION_FLAGS, IndicatorRequestError, available_years, compute,
 )
 from indicators.exports import suppression_rule
 from indicators.formatting import MISSING, decimals_for, format_number
+
+
+def load_catalogue():
+    """The computed catalogue: published indicators (Helseatlas, FHI) are not in the SSU deck."""
+    from dataclasses import replace
+
+    catalogue = _load_catalogue_with_published()
+    return replace(catalogue, indicators=tuple(i for i in catalogue.indicators if not i.is_published))
+
 
 PRIORITY_GROUPS = ("barn_og_unge", "psykisk_helse_rus", "skropelige_eldre", "flere_kroniske")
 # The indicator whose charts represent a priority group (the group's first indicator if absent).
@@ -375,6 +385,8 @@ def _table(slide, rows: int, widths: list[float], left: float, top: float, row_h
 
 def _profile(ctx: DeckContext) -> pl.DataFrame:
     table = profile(ctx.hf_id, ctx.end, key=ctx.key)
+    computed = {i.id for i in load_catalogue().indicators}  # the deck shows the computed catalogue only
+    table = table.filter(pl.col("indicator_id").is_in(list(computed)))
     order = {g: i for i, g in enumerate(GROUP_ORDER)}
     return table.with_columns(
         pl.col("group").replace_strict(order, default=len(order)).alias("_group_order"),
@@ -508,6 +520,7 @@ def _group_slide(deck: _Deck, group_id: str, profile_rows: dict[str, dict]) -> N
         [nat_by_year.get(y) for y in own["year_start"].to_list()],
         area_label=ctx.hf_short,
         not_reported=[f == NOT_REPORTED for f in own["flag"].to_list()],
+        target=_goal_target(ctx, ind.id), target_label=_goal_label(ctx, ind),
         text=_chart_text(ctx, ind, f"Utvikling {_years_text(years)}", _years_text(years)),
         width=4.0, height=4.75,
     )
@@ -602,6 +615,8 @@ def _pakkeforlop_slide(deck: _Deck) -> None:
         target_label = None
         if sp1.target:
             target_label = f"Mål {format_number(target, 0)} % ({'lokalt satt' if sp1.target.set_by == 'lokalt' else sp1.target.set_by})"
+        if _goal_target(ctx, SP1) is not None:  # the helsefellesskap's own goal (its vedtak) replaces the example
+            target, target_label = _goal_target(ctx, SP1), _goal_label(ctx, sp1)
         png = charts.trend_chart(
             own["year_start"].to_list(), own["value"].to_list(), own["lower_95"].to_list(), own["upper_95"].to_list(),
             nat["value"].to_list(), area_label=ctx.hf_short, target=target, target_label=target_label,
@@ -716,7 +731,8 @@ def _definitions_slide(deck: _Deck) -> None:
     slide = deck.slide("Definisjoner", "Indikatorene i presentasjonen")
     headers = ["Indikator", "Teller / nevner", "Enhet", "Standardisering", "Kilde"]
     widths = [2.9, 4.75, 1.0, 1.45, 2.35]
-    inds = sorted(catalogue.indicators, key=lambda i: (GROUP_ORDER.index(i.group) if i.group in GROUP_ORDER else 99))
+    inds = sorted((i for i in catalogue.indicators if not i.cohort),  # the cohorts' definitions: Om dataene
+                  key=lambda i: (GROUP_ORDER.index(i.group) if i.group in GROUP_ORDER else 99))
     row_height = min(0.25, 5.3 / (len(inds) + 1))
     grid = _table(slide, len(inds) + 1, widths, 0.45, 1.32, row_height)
     for j, header in enumerate(headers):
@@ -730,6 +746,96 @@ def _definitions_slide(deck: _Deck) -> None:
     _textbox(slide, 0.45, 6.72, 12.4, 0.26, [
         "Fullstendige definisjoner, målgrupper og koder: siden «Om dataene» i dashbordet og metadataene i nedlastede filer.",
     ], size=8.5, color=MUTED)
+
+
+# --- the SSU's own goals and published assessments (data_loaders.ssu; none in public mode) ----------
+
+
+def _ssu_engine(ctx: DeckContext):
+    from data_loaders import store
+
+    return store.get_engine(ctx.key.database_url)
+
+
+def _local_goals(ctx: DeckContext) -> dict:
+    from data_loaders import ssu
+
+    if not hasattr(ctx, "_goals"):
+        ctx._goals = {g.indicator_id: g for g in ssu.goals(_ssu_engine(ctx), ctx.hf_id)}
+    return ctx._goals
+
+
+def _goal_target(ctx: DeckContext, indicator_id: str) -> float | None:
+    goal = _local_goals(ctx).get(indicator_id)
+    return goal.target if goal else None
+
+
+def _goal_label(ctx: DeckContext, ind: Indicator) -> str | None:
+    from data_loaders import ssu
+
+    goal = _local_goals(ctx).get(ind.id)
+    if goal is None:
+        return None
+    unit = "%" if ind.unit == "percent" else ind.unit_label
+    return f"Lokalt mål {format_number(goal.target, decimals_for(ind.unit_label))} {unit} innen {goal.target_year} ({ssu.format_sak(goal.sak_number, goal.sak_date).split(' (')[0]})"
+
+
+def _plain_markdown(text: str) -> str:
+    """An assessment's Markdown as plain slide text (markup characters dropped, never interpreted as HTML)."""
+    import re
+
+    lines = []
+    for line in text.splitlines():
+        line = re.sub(r"^\s*(?:#{1,6}|[-*+]|\d+[.)])\s+", "• " if re.match(r"^\s*(?:[-*+]|\d+[.)])\s", line) else "", line)
+        line = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), line)
+        line = re.sub(r"(?<!\w)[*_](.+?)[*_](?!\w)", r"\1", line)
+        line = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", r"\1 (\2)", line).replace("`", "")
+        lines.append(line.rstrip())
+    return "\n".join(lines).strip()
+
+
+def _goal_slides(deck: _Deck, rows: dict[str, dict]) -> None:
+    """"Lokale mål og vurderinger": the goals table and the published assessments (slides only when there are any)."""
+    from data_loaders import ssu
+
+    ctx = deck.ctx
+    catalogue = load_catalogue()
+    known = {i.id: i for i in catalogue.indicators}
+    goals = [g for g in _local_goals(ctx).values() if g.indicator_id in known]
+    written = [a for a in ssu.assessments(_ssu_engine(ctx), ctx.hf_id) if a.indicator_id in known
+               and int(a.period[:4]) <= ctx.end]
+    if goals:
+        slide = deck.slide("Lokale mål", f"Mål {ctx.hf_short} har vedtatt, og siste verdi (til og med {ctx.end})")
+        headers = ["Indikator", "Mål", "Innen", "Vedtak", "Siste verdi", "År", "Status"]
+        widths = [3.2, 1.5, 0.9, 2.3, 1.4, 0.8, 2.3]
+        grid = _table(slide, len(goals) + 1, widths, 0.45, 1.32, min(0.4, 5.0 / (len(goals) + 1)))
+        for j, header in enumerate(headers):
+            _cell(grid.cell(0, j), header, bold=True, color="FFFFFF", fill=NAVY)
+        for i, goal in enumerate(sorted(goals, key=lambda g: g.indicator_id), start=1):
+            ind, row = known[goal.indicator_id], rows.get(goal.indicator_id) or {}
+            decimals = decimals_for(ind.unit_label)
+            value = row.get("value")
+            reached = None if value is None else (value >= goal.target if goal.direction == "higher_is_better"
+                                                  else value <= goal.target)
+            status = ("○ Ingen publisert verdi" if reached is None else "✓ Nådd" if reached
+                      else "✗ Ikke nådd ennå" if ctx.end < goal.target_year else "✗ Ikke nådd")
+            texts = [ind.short_name, f"{ssu.GOAL_DIRECTION_LABELS_NB[goal.direction]} {format_number(goal.target, decimals)} {ind.unit_label}",
+                     str(goal.target_year), ssu.format_sak(goal.sak_number, goal.sak_date),
+                     format_number(value, decimals), str(row.get("period") or MISSING), status]
+            for j, text in enumerate(texts):
+                _cell(grid.cell(i, j), text, align="right" if j in (2, 4, 5) else "left")
+    for start in range(0, len(written), 2):
+        chunk = written[start:start + 2]
+        slide = deck.slide("Vurderinger", f"Publiserte vurderinger fra {ctx.hf_short}")
+        paragraphs = []
+        for item in chunk:
+            ind = known[item.indicator_id]
+            paragraphs.append([(f"{ind.short_name}, {item.period.replace('-', '–')}", {"bold": True, "color": NAVY})])
+            paragraphs.extend(_plain_markdown(item.text_md).splitlines() or [""])
+            paragraphs.append("")
+        text = sum(len(p) if isinstance(p, str) else 40 for p in paragraphs)
+        _textbox(slide, 0.45, 1.35, 12.4, 5.5, paragraphs, size=14 if text < 900 else 11 if text < 1800 else 9,
+                 spacing=4)
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -746,14 +852,19 @@ def build_deck(helsefellesskap_id: str, years: tuple[int, int] | None = None, ke
     deck = _Deck(ctx)
     _title_slide(deck)
     table = _profile(ctx)
-    _summary_slide(deck, table)
+    cohort_ids = [i.id for i in load_catalogue().indicators if i.cohort]  # the cohorts have their own slides
+    _summary_slide(deck, table.filter(~pl.col("indicator_id").is_in(cohort_ids)))
     rows = {r["indicator_id"]: r for r in table.to_dicts()}
+    _goal_slides(deck, rows)
     catalogue = load_catalogue()
     for group_id in PRIORITY_GROUPS:
         if any(g.id == group_id for g in catalogue.groups) and catalogue.in_group(group_id):
             _group_slide(deck, group_id, rows)
     if any(g.id == "pakkeforlop_hjem" for g in catalogue.groups):
         _pakkeforlop_slide(deck)
+    from indicators.deck_cohorts import cohort_slides
+
+    cohort_slides(deck, table)  # the priority groups' cohorts: sizes, services per person, overlap
     _method_slide(deck)
     _definitions_slide(deck)
     return deck.save()

@@ -18,7 +18,7 @@ from functools import lru_cache
 import polars as pl
 
 from data_loaders.reference import LEVELS
-from indicators import computation, data, result_cache
+from indicators import computation, data, published, result_cache
 from indicators.catalogue import Indicator, load_catalogue
 from indicators.computation import RHF_ORDER, SUPPRESSION_LEVELS  # noqa: F401 (re-exported)
 from indicators.periods import POOLING_YEARS, Period, all_periods, pooled_windows
@@ -73,7 +73,16 @@ class IndicatorRequestError(ValueError):
 
 def available_years(indicator_id: str, key: data.DataKey | None = None) -> list[int]:
     """Years with data for the indicator (from its first year, where the measures are covered)."""
-    return list(_available_years(key or data.current_key(), load_catalogue().indicator(indicator_id)))
+    key = key or data.current_key()
+    ind = _catalogue(key).indicator(indicator_id)
+    if ind.is_published:  # the publisher's single years
+        return [a for a, b in published.periods(key, ind.id) if a == b]
+    return list(_available_years(key, ind))
+
+
+def _catalogue(key: data.DataKey):
+    """The catalogue with the published indicators of the store ``key`` names."""
+    return published.with_published(load_catalogue(), key)
 
 
 @lru_cache(maxsize=256)
@@ -91,6 +100,10 @@ def pooled_periods(indicator_id: str, key: data.DataKey | None = None) -> list[P
     Windows never overlap and never move when a year is added, so pooled figures cannot be
     subtracted from each other within or across releases; each is audited with its single years.
     """
+    key = key or data.current_key()
+    ind = _catalogue(key).indicator(indicator_id)
+    if ind.is_published:  # the publisher's own multi-year periods (e.g. Helseatlas' 2020-2024 averages)
+        return [Period(a, b) for a, b in published.periods(key, ind.id) if a < b]
     return pooled_windows(available_years(indicator_id, key))
 
 
@@ -116,8 +129,8 @@ def _stage(period: Period | None) -> str:
 
 def _tables(key: data.DataKey, stage: str = SINGLE_YEARS) -> _Tables:
     """One stage of the whole catalogue for this store state, computed once (threads wait for the first)."""
-    catalogue = load_catalogue()
-    cache_key = (key, catalogue.indicators, stage)
+    computed = published.computed_only(load_catalogue().indicators)  # published values are never computed
+    cache_key = (key, computed, stage)
     with _cache_lock:
         if cache_key in _cache:
             _cache.move_to_end(cache_key)
@@ -127,7 +140,7 @@ def _tables(key: data.DataKey, stage: str = SINGLE_YEARS) -> _Tables:
         with _cache_lock:
             if cache_key in _cache:  # built by the thread we waited for
                 return _cache[cache_key]
-        tables = _build_tables(key, catalogue.indicators, stage)
+        tables = _build_tables(key, computed, stage)
         with _cache_lock:
             _cache[cache_key] = tables
             _build_locks.pop(cache_key, None)
@@ -150,7 +163,9 @@ def _request(key: data.DataKey, indicators: tuple[Indicator, ...], stage: str) -
         for ind in indicators
     }
     masks = _single_year_masks(key) if stage == POOLED else None
-    return computation.Request(indicators=indicators, periods=periods, standards=standards, single_year_masks=masks)
+    equalities, count_bounds = computation.count_relations(indicators, load_catalogue().overlap)
+    return computation.Request(indicators=indicators, periods=periods, standards=standards, single_year_masks=masks,
+                               equalities=equalities, count_bounds=count_bounds)
 
 
 def _single_year_masks(key: data.DataKey) -> pl.DataFrame:
@@ -168,9 +183,10 @@ def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...], stage:
     """One stage of the computed catalogue from the disk result cache, or computed now and stored there.
 
     Keyed on the whole indicator definitions (not their ids), so a changed definition or
-    threshold misses.
+    threshold misses, and on the store's data version rather than its address: a copy of a
+    store (the same imports) starts warm.
     """
-    path = result_cache.entry_path(key, indicators, f"catalogue-{stage}")
+    path = result_cache.entry_path(key.version, indicators, f"catalogue-{stage}")
     cached = result_cache.read(path)
     if cached is not None:
         return cached
@@ -287,9 +303,11 @@ def compute(
     """
     if level not in LEVELS:
         raise IndicatorRequestError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
-    ind = load_catalogue().indicator(indicator_id)
     key = key or data.current_key()
+    ind = _catalogue(key).indicator(indicator_id)
     periods = _resolve_periods(ind, key, years, period)
+    if ind.is_published:
+        return published.table(key, ind, level, None if periods is None else [(p.start, p.end) for p in periods])
     rows = _tables(key, _stage(period)).public.get((ind.id, level))
     if rows is None:
         return pl.DataFrame(schema=dict.fromkeys(OUTPUT_COLUMNS, pl.String)).clear()
@@ -313,6 +331,7 @@ def clear_caches() -> None:
         _cache.clear()
         _build_locks.clear()
     _available_years.cache_clear()
+    published.clear_caches()
     computation.clear_caches()
     data.clear_caches()
 

@@ -166,6 +166,7 @@ METADATA_LABELS = {
     "standardisering": "Standardisering",
     "retning": "Retning",
     "kilde": "Kilde",
+    "lokale_maal": "Lokale mål (helsefellesskapenes vedtak)",
     "nivaa": "Geografisk nivå",
     "perioder": "Perioder",
     "uttrekksdato": "Uttrekksdato (datagrunnlag)",
@@ -236,6 +237,14 @@ def _term_text(term) -> str:
 
 def indicator_metadata(ind: Indicator) -> dict[str, str]:
     """The per-indicator fields of the metadata (Norwegian text)."""
+    if ind.is_published:  # the publisher's own values: say whose, never our counts or methods
+        return {
+            "indikator_id": ind.id, "indikator": ind.name, "definisjon": ind.definition or ind.description,
+            "teller": f"Som publisert av {ind.publisher}", "nevner": f"Som publisert av {ind.publisher}",
+            "enhet": ind.unit_label, "standardisering": ind.standardisation.label,
+            "retning": DIRECTION_LABELS.get(ind.direction, ind.direction),
+            "kilde": f"{ind.source} ({ind.published_by}; ekte, publiserte tall)",
+        }
     catalogue = load_catalogue()
     num = _term_text(ind.numerator)
     if ind.numerator.measure in catalogue.measures:
@@ -312,6 +321,8 @@ def export_metadata(indicator_ids: str | list[str], table: pl.DataFrame, key=Non
     per_indicator = [indicator_metadata(ind) for ind in indicators_]
     key = key or data.current_key()
     extraction, sources, synthetic = _provenance(key)
+    # Each number carries its own label: a publisher's real values are not synthetic in a mixed store.
+    synthetic = synthetic and not all(ind.is_published for ind in indicators_)
     periods = "ukjent"
     if "period" in table.columns and table.height:
         ordered = table.select("period", *[c for c in ("year_start", "year_end") if c in table.columns]).unique()
@@ -325,6 +336,7 @@ def export_metadata(indicator_ids: str | list[str], table: pl.DataFrame, key=Non
         "indikator_id": ", ".join(ids),
         **{f: _join_fields(per_indicator, f) for f in PER_INDICATOR_FIELDS},
         "retning": _join_fields(per_indicator, "retning"),
+        "lokale_maal": local_goals_text(ids, key.database_url),
         "nivaa": levels,
         "perioder": periods,
         "uttrekksdato": extraction,
@@ -336,7 +348,61 @@ def export_metadata(indicator_ids: str | list[str], table: pl.DataFrame, key=Non
         "generert": datetime.now().replace(microsecond=0).isoformat(sep=" "),
         "generert_av": "Styringsinformasjon for helsefellesskapene",
     }
-    return {k: meta[k] for k in METADATA_LABELS if k in meta}
+    return {k: meta[k] for k in METADATA_LABELS if k in meta and (k != "lokale_maal" or meta[k])}
+
+
+# --- local goals (set by a helsefellesskap; the catalogue's own targets stay in the catalogue) --------
+
+LOCAL_GOAL_COLUMNS = ("lokalt_maal", "lokalt_maal_retning", "lokalt_maal_aar", "lokalt_maal_vedtak")
+
+
+def _local_goals(indicator_ids: Iterable[str], database_url: str | None = None) -> list:
+    """The store's local goals for these indicators (none in public mode: they are internal)."""
+    from data_loaders import ssu, store
+    from data_loaders.config import settings
+
+    wanted = set(indicator_ids)
+    engine = store.get_engine(database_url or settings().database_url)
+    return [g for g in ssu.goals(engine) if g.indicator_id in wanted]
+
+
+def local_goal_text(goal) -> str:
+    """"minst 80 prosent innen 2026 (sak 12/2025 (03.04.2025))"."""
+    from data_loaders import ssu
+
+    unit = load_catalogue().indicator(goal.indicator_id).unit_label
+    value = f"{goal.target:g}".replace(".", ",")
+    return (f"{ssu.GOAL_DIRECTION_LABELS_NB[goal.direction]} {value} {unit} innen {goal.target_year} "
+            f"({ssu.format_sak(goal.sak_number, goal.sak_date)})")
+
+
+def local_goals_text(indicator_ids: Iterable[str], database_url: str | None = None) -> str:
+    """One line per local goal: "helsefellesskap, indikator: minst 80 prosent innen 2026 (sak …)"."""
+    lines = [f"{g.helsefellesskap_id}, {g.indicator_id}: {local_goal_text(g)}"
+             for g in _local_goals(indicator_ids, database_url)]
+    return "\n".join(lines)
+
+
+def with_local_goals(table: pl.DataFrame) -> pl.DataFrame:
+    """Helsefellesskap rows with a local goal for their indicator get it in the ``lokalt_maal*`` columns."""
+    if table.height == 0 or not {"indicator_id", "level", "area_id"} <= set(table.columns):
+        return table
+    goals = _local_goals(table["indicator_id"].unique().to_list())
+    if not goals:
+        return table
+    from data_loaders import ssu
+
+    lookup = pl.DataFrame({
+        "__hf": [g.helsefellesskap_id for g in goals],
+        "indicator_id": [g.indicator_id for g in goals],
+        "lokalt_maal": [g.target for g in goals],
+        "lokalt_maal_retning": [DIRECTION_LABELS[g.direction] for g in goals],
+        "lokalt_maal_aar": [g.target_year for g in goals],
+        "lokalt_maal_vedtak": [ssu.format_sak(g.sak_number, g.sak_date) for g in goals],
+    }, schema_overrides={"lokalt_maal": pl.Float64, "lokalt_maal_aar": pl.Int64})
+    keyed = table.with_columns(
+        pl.when(pl.col("level") == "helsefellesskap").then(pl.col("area_id")).otherwise(None).alias("__hf"))
+    return keyed.join(lookup, on=["__hf", "indicator_id"], how="left", maintain_order="left").drop("__hf")
 
 
 # --- safety --------------------------------------------------------------------------------
@@ -562,6 +628,9 @@ def with_funnel_positions(table: pl.DataFrame, key=None) -> pl.DataFrame:
     parts = []
     for (ind_id, start, end), part in kommuner.group_by("indicator_id", "year_start", "year_end", maintain_order=True):
         ind = catalogue.indicator(ind_id)
+        if ind.is_published:  # a publisher's values have no funnel of ours
+            parts.append(part)
+            continue
         plot = analysis.funnel(ind_id, "kommune", Period(int(start), int(end)), key=key)
         parts.append(analysis.with_funnel(part, plot, ind))
     others = numbered.filter(pl.col("level") != "kommune")
@@ -582,6 +651,9 @@ def export_frame(table: pl.DataFrame, metadata: dict[str, str], fmt: str = "csv"
     frame = _export_frame(_rounded(table, metadata) if fmt in ROUNDED_FORMATS else table)
     if fmt in ("csv", "csv-plain"):
         frame = frame.with_columns(_row_metadata(table, metadata))
+    goals = with_local_goals(table)
+    if goals.width > table.width:
+        frame = frame.with_columns(goals.select(LOCAL_GOAL_COLUMNS))
     frame = _synthetic_column(frame, metadata, as_text=fmt in ("csv", "csv-plain"))
     if fmt in ("csv", "csv-plain"):
         frame = _bool_to_text(frame)

@@ -9,14 +9,16 @@ The model (as τ-Argus and sdcTable apply it to frequency tables):
   of its units and years). A cell published by several indicators (a shared numerator or
   denominator) is one cell, so it is suppressed once for all of them.
 - **The attacker** knows every published cell, that counts are whole and non-negative, that
-  zeros are published (so every hidden atom is at least 1), and any stated inequality
-  between atoms (a numerator never exceeds its denominator). Hidden cells carry one symbol,
+  zeros are published (so every hidden atom is at least 1), any stated inequality
+  between atoms (a numerator never exceeds its denominator) and any stated equality (a
+  cohort is the sum of its overlap combinations, in every unit and year). Hidden cells carry one symbol,
   whatever the reason, so the attacker cannot tell a small count from a protective one.
 - **Protection rule.** For every hidden cell with a true count from 1 to threshold − 1, the
   attacker's feasible interval (LP minimum and maximum of the cell over everything
   published) must reach at least the threshold, and for a single atom start at 1 or below:
   the attacker can neither pin the count nor prove it small. (A hidden total of k hidden
-  atoms is at least k, so the lower end is only required of atoms.) No other hidden cell may
+  atoms is at least k, so the lower end is only required of atoms; an atom that an equality
+  makes the sum of others, a cohort of its overlap combinations, is such a total.) No other hidden cell may
   be pinned either, so no hidden cell follows from the published ones (the rank guarantee).
 
 ``protect`` starts from the primary cells (1 to threshold − 1) and hides more published
@@ -48,6 +50,8 @@ class Problem:
     are already decided (published or hidden in ``hidden``) by an earlier stage and are not
     changed. ``bounds`` are pairs (i, j) of atoms with atom i <= atom j (numerator and
     denominator); ``atom_upper`` holds known upper limits of atoms (a population).
+    ``equalities`` are pairs (i, (j, k, ...)) with atom i = atom j + atom k + ... (a cohort and the
+    overlap combinations that contain it): the attacker knows them, so every LP uses them.
     """
 
     incidence: sparse.csr_matrix
@@ -57,6 +61,7 @@ class Problem:
     frozen: np.ndarray | None = None  # bool per cell
     hidden: np.ndarray | None = None  # bool per cell: already hidden (with frozen)
     bounds: Sequence[tuple[int, int]] = ()
+    equalities: Sequence[tuple[int, Sequence[int]]] = ()
     atom_upper: np.ndarray | None = None
     atom_lower: np.ndarray | None = None  # what the attacker knows of a hidden atom (default 1: zeros are shown)
     rows: Sequence[tuple[int, ...]] = ()  # output rows: a row shows its cells only when none of them is hidden
@@ -86,12 +91,34 @@ class Problem:
         if self.atom_upper is None:
             self.atom_upper = np.full(n_atoms, np.inf)
         self.atom_lower = np.ones(n_atoms) if self.atom_lower is None else np.asarray(self.atom_lower, dtype=np.float64)
+        self.equality_matrix = _equality_matrix(self.equalities, n_atoms)
+        broken = np.flatnonzero(np.abs(self.equality_matrix @ self.atom_values) > _EPS)
+        if broken.size:
+            raise ValueError(f"equality {self.equalities[int(broken[0])]} does not hold for the counts")
+        # Cells whose hidden count must be able to fall to 1: an atom's own cell, unless an equality
+        # makes the atom a sum of others (then, like any total, it is at least its count of parts).
+        self.reaches_one = sizes == 1
+        derived = [int(total) for total, _ in self.equalities]
+        self.reaches_one[self.atom_cell[derived]] = False
         self.row_matrix = None
         if self.rows:
             index = [(r, c) for r, cells in enumerate(self.rows) for c in cells]
             self.row_matrix = sparse.csr_matrix(
                 (np.ones(len(index)), ([r for r, _ in index], [c for _, c in index])), shape=(len(self.rows), n_cells))
             self.in_a_row = np.asarray(self.row_matrix.sum(axis=0)).ravel() > 0
+
+
+def _equality_matrix(equalities, n_atoms: int) -> sparse.csr_matrix:
+    """One row per equality i = j + k + ...: +1 at i, -1 at j, k, ... (so the row times the atoms is 0)."""
+    rows, cols, coefs = [], [], []
+    for r, (total, parts) in enumerate(equalities):
+        parts = [int(p) for p in parts]
+        rows += [r] * (1 + len(parts))
+        cols += [int(total), *parts]
+        coefs += [1.0] + [-1.0] * len(parts)
+    matrix = sparse.csr_matrix((coefs, (rows, cols)), shape=(len(equalities), n_atoms))
+    matrix.sum_duplicates()
+    return matrix
 
 
 def primary(problem: Problem) -> np.ndarray:
@@ -205,6 +232,10 @@ class _Cover:
         zeros = np.zeros(rows.size)
         h.addRows(rows.size, zeros, zeros, len(index), np.array(starts[:-1], dtype=np.int32),
                   np.array(index, dtype=np.int32), np.array(coef))
+        eq = problem.equality_matrix  # the change keeps every equality: E δ = 0
+        for r in range(eq.shape[0]):
+            cols = eq.indices[eq.indptr[r]:eq.indptr[r + 1]].astype(np.int32)
+            h.addRow(0.0, 0.0, cols.size, cols, eq.data[eq.indptr[r]:eq.indptr[r + 1]].astype(np.float64))
         for i, j in problem.bounds:  # (x_i + δ_i) <= (x_j + δ_j)
             h.addRow(-inf, float(values[j] - values[i]), 2, np.array([i, j], dtype=np.int32), np.array([1.0, -1.0]))
         self.target = h.getNumRow()
@@ -229,7 +260,7 @@ class _Cover:
             goals = [(1.0, hs.kHighsInf), (-hs.kHighsInf, -1.0)]
         else:
             goals = [(problem.thresholds[cell] - problem.values[cell], hs.kHighsInf)] if up else []
-            if down and own.size == 1 and problem.values[cell] > 1:  # an atom must also be able to reach 1
+            if down and problem.reaches_one[cell] and problem.values[cell] > 1:  # an atom must also be able to reach 1
                 goals.append((-hs.kHighsInf, 1.0 - problem.values[cell]))
         for atom in own:
             h.changeCoeff(self.target, int(atom), 1.0)
@@ -302,7 +333,7 @@ def audit(problem: Problem, hidden: np.ndarray, check: np.ndarray | None = None)
     small = primary(problem)
     bad = []
     for cell, _, low, high in intervals(problem, hidden, check):
-        single = problem.incidence.indptr[cell + 1] - problem.incidence.indptr[cell] == 1
+        single = problem.reaches_one[cell]
         low_i, high_i = np.ceil(low - _EPS), np.floor(high + _EPS)
         if small[cell]:
             too_low, too_high = high_i < problem.thresholds[cell], single and low_i > 1
@@ -335,7 +366,13 @@ def intervals(problem: Problem, hidden: np.ndarray, check: np.ndarray | None = N
     position = np.full(a.shape[1], -1)
     position[var_atoms] = np.arange(var_atoms.size)
     pairs = [(position[i], position[j], i, j) for i, j in problem.bounds if variable[i] or variable[j]]
-    labels = _components(var_atoms.size, a_var, np.concatenate([published_rows, check_rows]), pairs)
+    # Equalities over hidden atoms: E_var x = -(E times the published atoms).
+    eq = problem.equality_matrix
+    eq_var = eq[:, var_atoms].tocsr()
+    eq_rhs = -(eq @ np.where(variable, 0.0, problem.atom_values))
+    eq_rows = np.flatnonzero(np.diff(eq_var.indptr) > 0)
+    labels = _components(var_atoms.size, a_var, np.concatenate([published_rows, check_rows]), pairs,
+                         eq_var[eq_rows])
     row_label = labels[a_var.indices[a_var.indptr[:-1][touches]]]
     by_label: dict[int, tuple[list, list]] = {}
     for r, label in zip(np.flatnonzero(touches), row_label):
@@ -344,22 +381,30 @@ def intervals(problem: Problem, hidden: np.ndarray, check: np.ndarray | None = N
     pairs_by_label: dict[int, list] = {}
     for pair in pairs:
         pairs_by_label.setdefault(int(labels[pair[0] if pair[0] >= 0 else pair[1]]), []).append(pair)
+    eqs_by_label: dict[int, list] = {}
+    for r in eq_rows:
+        cols = eq_var.indices[eq_var.indptr[r]:eq_var.indptr[r + 1]]
+        eqs_by_label.setdefault(int(labels[cols[0]]), []).append(
+            (cols, eq_var.data[eq_var.indptr[r]:eq_var.indptr[r + 1]], float(eq_rhs[r])))
     for label, (rows, checks) in by_label.items():
         if not checks:
             continue
         columns = np.flatnonzero(labels == label)
         bounds = _solve_component(problem, a_var, var_atoms, columns, rows, checks, constant_part,
-                                  pairs_by_label.get(label, []), exact=exact)
+                                  pairs_by_label.get(label, []), exact=exact, equalities=eqs_by_label.get(label, []))
         out += [(cell, int(var_atoms[columns[0]]), low, high) for cell, low, high in bounds]
     return out
 
 
-def _components(n: int, a_var: sparse.csr_matrix, rows: np.ndarray, pairs) -> np.ndarray:
-    """Connected components of the hidden atoms, linked by the cells and bounds they share."""
+def _components(n: int, a_var: sparse.csr_matrix, rows: np.ndarray, pairs, equalities=None) -> np.ndarray:
+    """Connected components of the hidden atoms, linked by the cells, bounds and equalities they share."""
     from scipy.sparse.csgraph import connected_components
 
-    sub = a_var[rows].tocoo()
-    heads = a_var[rows].indices[a_var[rows].indptr[:-1][sub.row]] if sub.nnz else np.array([], dtype=int)
+    linking = a_var[rows]
+    if equalities is not None and equalities.shape[0]:
+        linking = sparse.vstack([linking, abs(equalities)]).tocsr()
+    sub = linking.tocoo()
+    heads = linking.indices[linking.indptr[:-1][sub.row]] if sub.nnz else np.array([], dtype=int)
     linked = [(p, q) for p, q, _, _ in pairs if p >= 0 and q >= 0]
     links_i = np.concatenate([heads, np.array([p for p, _ in linked], dtype=int)])
     links_j = np.concatenate([sub.col, np.array([q for _, q in linked], dtype=int)])
@@ -367,7 +412,8 @@ def _components(n: int, a_var: sparse.csr_matrix, rows: np.ndarray, pairs) -> np
     return connected_components(graph, directed=False)[1]
 
 
-def _solve_component(problem, a_var, var_atoms, columns, rows, checks, constant_part, pairs, exact=False):
+def _solve_component(problem, a_var, var_atoms, columns, rows, checks, constant_part, pairs, exact=False,
+                     equalities=()):
     """Bounds of each checked cell over one group of linked hidden atoms (HiGHS).
 
     With ``exact`` the LP minimum and maximum of every cell. Otherwise the bounds are proven wide
@@ -401,7 +447,7 @@ def _solve_component(problem, a_var, var_atoms, columns, rows, checks, constant_
     small = primary(problem)[checks]
     # The hidden part of a small cell must reach the threshold; any other cell must be able to move.
     need = np.where(small, problem.thresholds[checks], problem.values[checks] + 1) - const
-    single = np.array([problem.incidence.indptr[r + 1] - problem.incidence.indptr[r] == 1 for r in checks])
+    single = problem.reaches_one[np.asarray(checks, dtype=int)]
     # Columns: x (n), then y (m, y_c <= cell c, y_c <= need_c), then z (m, z_c >= x_c, z_c >= 1).
     h.addVars(n, lower, np.minimum(upper, inf))
     h.addVars(m, np.full(m, -inf), need)
@@ -421,6 +467,8 @@ def _solve_component(problem, a_var, var_atoms, columns, rows, checks, constant_
         row(cols.tolist(), [1.0] * cols.size, rhs, rhs)
     for lp, lq in linked:
         row([int(lp), int(lq)], [1.0, -1.0], -inf, 0.0)
+    for cols, coefs, rhs in equalities:
+        row(local[cols].tolist(), coefs.tolist(), rhs, rhs)
     for c, cols in enumerate(check_cols):
         row([n + c, *cols.tolist()], [1.0] + [-1.0] * cols.size, -inf, 0.0)  # y_c - cell <= 0
         if single[c]:

@@ -3,7 +3,8 @@
 The attacker knows a set of linear equations over unknown whole, non-negative counts (every
 published total, with the published counts moved to the right-hand side), that zeros are shown
 (so every unknown is at least 1), and optional inequalities (a numerator never exceeds its
-denominator). For a hidden quantity (a sum of unknowns) it computes the LP minimum and maximum
+denominator), and optional linear equations with any coefficients (a cohort equals the sum of
+its overlap combinations). For a hidden quantity (a sum of unknowns) it computes the LP minimum and maximum
 with SciPy's HiGHS, rounded inwards to whole numbers as the attacker would.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 
@@ -26,6 +27,13 @@ class Attack:
     less_equal: list[tuple[Hashable, Hashable]] = field(default_factory=list)
     upper: dict[Hashable, float] = field(default_factory=dict)
     lower: dict[Hashable, float] = field(default_factory=dict)  # default 1: zeros are shown
+    linear: list[tuple[tuple[tuple[Hashable, float], ...], float]] = field(default_factory=list)
+
+    def linear_equation(self, terms: Iterable[tuple[Hashable, float]], value: float) -> None:
+        """``sum(coef * unknown) = value``."""
+        terms = tuple((u, float(c)) for u, c in terms if c)
+        if terms:
+            self.linear.append((terms, float(value)))
 
     def equation(self, unknowns: Iterable[Hashable], value: float) -> None:
         unknowns = tuple(unknowns)
@@ -35,7 +43,8 @@ class Attack:
     def bounds(self, targets: Sequence[tuple[Hashable, ...]]) -> list[tuple[float, float]]:
         """(min, max) of each target sum, whole numbers (inf when unbounded above)."""
         names = sorted({u for eq, _ in self.equations for u in eq} | {u for t in targets for u in t}
-                       | {u for pair in self.less_equal for u in pair}, key=repr)
+                       | {u for pair in self.less_equal for u in pair}
+                       | {u for terms, _ in self.linear for u, _ in terms}, key=repr)
         index = {u: i for i, u in enumerate(names)}
         n = len(names)
         # Split into independent components: unknowns linked by an equation or inequality.
@@ -46,6 +55,9 @@ class Attack:
         for a, b in self.less_equal:
             links_i.append(index[a])
             links_j.append(index[b])
+        for terms, _ in self.linear:
+            links_i += [index[terms[0][0]]] * len(terms)
+            links_j += [index[u] for u, _ in terms]
         for t in targets:
             links_i += [index[t[0]]] * len(t)
             links_j += [index[u] for u in t]
@@ -56,7 +68,9 @@ class Attack:
             by_label.setdefault(int(labels[index[t[0]]]), []).append(k)
         eq_by_label: dict[int, list] = {}
         for eq, value in self.equations:
-            eq_by_label.setdefault(int(labels[index[eq[0]]]), []).append((eq, value))
+            eq_by_label.setdefault(int(labels[index[eq[0]]]), []).append((tuple((u, 1.0) for u in eq), value))
+        for terms, value in self.linear:
+            eq_by_label.setdefault(int(labels[index[terms[0][0]]]), []).append((terms, value))
         le_by_label: dict[int, list] = {}
         for a, b in self.less_equal:
             le_by_label.setdefault(int(labels[index[a]]), []).append((a, b))
@@ -66,17 +80,15 @@ class Attack:
             local = {names[m]: i for i, m in enumerate(members)}
             m = len(members)
             rows = eq_by_label.get(label, [])
-            a_eq = np.zeros((len(rows), m))
-            b_eq = np.zeros(len(rows))
-            for r, (eq, value) in enumerate(rows):
-                for u in eq:
-                    a_eq[r, local[u]] += 1.0
-                b_eq[r] = value
+            # Sparse constraint matrices (duplicates add up): a component may hold thousands of unknowns.
+            cells = [(r, local[u], coef) for r, (terms, _) in enumerate(rows) for u, coef in terms]
+            a_eq = csr_matrix(([c for _, _, c in cells], ([r for r, _, _ in cells], [j for _, j, _ in cells])),
+                              shape=(len(rows), m))
+            b_eq = np.array([value for _, value in rows], dtype=float)
             les = le_by_label.get(label, [])
-            a_ub = np.zeros((len(les), m))
-            for r, (a, b) in enumerate(les):
-                a_ub[r, local[a]] += 1.0
-                a_ub[r, local[b]] -= 1.0
+            pairs = [(r, local[a], 1.0) for r, (a, _) in enumerate(les)] + [(r, local[b], -1.0) for r, (_, b) in enumerate(les)]
+            a_ub = csr_matrix(([c for _, _, c in pairs], ([r for r, _, _ in pairs], [j for _, j, _ in pairs])),
+                              shape=(len(les), m))
             var_bounds = [(self.lower.get(names[mm], 1.0), self.upper.get(names[mm])) for mm in members]
             for k in ks:
                 c = np.zeros(m)

@@ -70,6 +70,8 @@ STATES = [
     PageState("helsefellesskap", "/helsefellesskap?area=troms-ofoten", True, True, "Spredning blant de 19"),
     PageState("helsefellesskap-stor-tekst", "/helsefellesskap?area=finnmark&large=1", True, True,
               "Spredning blant de 19", expand=("Kartet som tabell",)),
+    PageState("pasientgrupper", "/pasientgrupper?group=skropelige_eldre&area=troms-ofoten", True, True,
+              "Pasientgruppen", expand=("Overlappen i tabell",)),
     PageState("kommuner-fylke", "/kommuner?scope=fylke&area=55&indicator=eldre_reinnleggelse_30d_67", True, True,
               "Utenfor 99,8 %-grensene", expand=("Kartet som tabell",)),
     PageState("kommuner-helsefellesskap", "/kommuner?scope=helsefellesskap&area=vestre-viken&colour=significance",

@@ -26,6 +26,7 @@ STATES = [
     ("oversikt", {"indicator": "psyk_tvangsinnleggelser_18", "period": "2023-2025", "level": "kommune",
                   "colour": "significance"}),
     ("helsefellesskap", {"area": "troms-ofoten"}),
+    ("pasientgrupper", {"group": "skropelige_eldre", "area": "troms-ofoten"}),
     ("kommuner", {"scope": "fylke", "area": "55", "indicator": "eldre_reinnleggelse_30d_67"}),
     ("pakkeforlop", {"area": "troms-ofoten"}),
     ("pakkeforlop", {"level": "helseforetak"}),

@@ -15,7 +15,14 @@ def test_profile_for_url_area_shows_every_group_as_spine_table():
     assert synthetic_banner_shown(at)
     assert at.selectbox(key="hf_area").value == "troms-ofoten"
     html = "\n".join(h.value for h in at.html)
-    assert html.count('<table class="spine">') == 5  # four priority groups and Pakkeforløp hjem
+    from indicators import load_catalogue
+    from ui import cohorts
+
+    with_cohort = [g.id for g in load_catalogue().groups if cohorts.cohorts_of(load_catalogue(), g.id)]
+    # four priority groups and Pakkeforløp hjem, and "Pasientgruppen" in each group with a cohort
+    assert html.count('<table class="spine">') == 5 + len(with_cohort)
+    assert [s.value for s in at.subheader].count("Pasientgruppen") == len(with_cohort)
+    assert [s.value for s in at.subheader].count("Bruk av tjenester i befolkningen") == len(with_cohort)
     assert "data:image/svg+xml;base64," in html and "alt=" in html
     assert "Troms og Ofoten" in page_text(at)
     titles = figure_titles(at)

@@ -14,6 +14,10 @@ engine) is 1-4. None may be pinned, proven below 5, or (for a single count) prov
   cancer patients as numerator of one and denominator of SP1-SP3);
 - across two successive releases: the store without its last year, then with it.
 
+The overlap export (``python -m indicators overlap``) is read too, with the relations the catalogue
+states: each overlap group's persons are the sum of the combinations that contain it, in every unit
+and year, and the union the sum of all 15.
+
 The release holds the indicators of those counts plus the designed small counts of
 ``tests/small_counts_store.py`` (``STYRING_CATALOGUE``); counts of other indicators share no
 unknown with these, so leaving them out removes no equation the attack could use.
@@ -37,6 +41,9 @@ ATTACKED = (
     "psyk_tvangsinnleggelser_18", "eldre_reinnleggelse_30d_67",
     "psyk_reinnleggelse_30d", "psyk_oppfolging_7d",
     "kreft_nye_pasienter", "kreft_sp1_behovskartlegging", "kreft_sp2_behovskartlegging", "kreft_sp3_behovskartlegging",
+    # the four overlap groups' sizes (their prevalence numerators), read beside the overlap export
+    "kohort_barn_og_unge_andel", "kohort_psykisk_lidelse_andel", "kohort_skropelige_eldre_andel",
+    "kohort_multimorbiditet_andel",
 )
 THRESHOLD = 5
 HIDDEN = "suppressed"
@@ -94,6 +101,10 @@ def _export(store: Path, catalogue: Path, directory: Path) -> list[Path]:
                 target = directory / f"{level}{'-pooled' if pooled else ''}"
                 args = ["export", "--all", "--level", level, "--format", "csv-plain", "--out", str(target)]
                 assert cli.main(args + (["--pooled"] if pooled else [])) == 0
+            # the overlap between the priority groups (above the kommuner): every combination, the union, the groups
+            if level in ("helsefellesskap", "land"):
+                target = directory / level / "overlapp.csv"
+                assert cli.main(["overlap", "--level", level, "--format", "csv-plain", "--out", str(target)]) == 0
     finally:
         for k, v in saved.items():
             if v is None:
@@ -103,22 +114,56 @@ def _export(store: Path, catalogue: Path, directory: Path) -> list[Path]:
         settings.cache_clear()
         _load.cache_clear()
         engine.clear_caches()
-    return sorted(p for p in directory.rglob("*.csv") if p.name.split(".")[0] in ATTACKED)
+    return sorted(p for p in directory.rglob("*.csv") if p.name.split(".")[0] in (*ATTACKED, "overlapp"))
 
 
 # --- the outsider ----------------------------------------------------------------------------------
 
 
 def _counts() -> dict[str, dict[str, tuple | None]]:
-    """indicator -> {"teller": count identity, "nevner": count identity or None (the population)}, from the catalogue."""
-    from indicators import load_catalogue
+    """indicator -> {"teller": count identity, "nevner": count identity or None (the population)}, from the catalogue.
 
+    The overlap's rows (``overlap_rows``) count too: a combination is its measure at all ages, a group
+    its cohort's measure over the cohort's ages, and the union (``UNION``) the sum of the combinations
+    (``parts``), as the catalogue's ``overlap:`` section says."""
+    from data_loaders.schema import AGE_BAND_LABELS
+    from indicators import load_catalogue, overlap
+
+    catalogue = load_catalogue()
     out = {}
-    for ind in load_catalogue().indicators:
+
+    def key(term):
+        return None if term.population else (term.measure, term.sex, tuple(term.age_bands))
+
+    for ind in catalogue.indicators:
         if ind.id in ATTACKED:
-            key = lambda term: None if term.population else (term.measure, term.sex, tuple(term.age_bands))  # noqa: E731
             out[ind.id] = {"teller": key(ind.numerator), "nevner": key(ind.denominator), "type": ind.type}
+    if catalogue.overlap is not None:
+        combos = []
+        for c in catalogue.overlap.combinations:
+            combos.append(COMBINATION + c.id)
+            out[COMBINATION + c.id] = {"teller": (c.measure, "all", AGE_BAND_LABELS), "nevner": None, "type": "count"}
+        for g, _ in catalogue.overlap.groups:
+            prevalence = catalogue.indicator(overlap.prevalence_indicator(catalogue, g))
+            out[GROUP + g] = {"teller": key(prevalence.numerator), "nevner": None, "type": "count"}
+        out[UNION] = {"teller": None, "nevner": None, "type": "sum", "parts": combos}
     return out
+
+
+COMBINATION, GROUP, UNION = "overlapp_", "overlapp_gruppe_", "overlapp_union"
+
+
+def overlap_rows(tables) -> list[dict]:
+    """The overlap export's rows (``indicators.overlap``, Norwegian columns) in the indicator rows' shape."""
+    rows = []
+    for frame in tables:
+        for r in frame.iter_rows(named=True):
+            ind = {"kombinasjon": COMBINATION, "gruppe": GROUP}.get(r["rad"])
+            rows.append({"indikator_id": UNION if ind is None else f"{ind}{r['kombinasjon_id']}", "nivaa": r["nivaa"],
+                         "omraade_id": r["omraade_id"], "fra_aar": str(r["aar"]), "til_aar": str(r["aar"]),
+                         "teller": None if r["personer"] is None else str(r["personer"]), "nevner": None,
+                         "flagg": r["flagg"]})
+    return rows
 
 
 def _geography() -> dict[tuple[str, str], list[str]]:
@@ -139,6 +184,9 @@ def _rows(files: list[Path]) -> list[dict]:
     rows = []
     for path in files:
         frame = pl.read_csv(path, comment_prefix="#", infer_schema=False)
+        if "kombinasjon_id" in frame.columns:  # the overlap export
+            rows += overlap_rows([frame])
+            continue
         rows += frame.select("indikator_id", "nivaa", "omraade_id", "fra_aar", "til_aar", "teller", "nevner", "flagg").to_dicts()
     return rows
 
@@ -173,8 +221,8 @@ def _outsider(releases: list[list[Path]]) -> tuple[Attack, dict]:
     attack = Attack()
     seen = set()
     for row in rows:
-        if row["flagg"] in (HIDDEN, MISSING):
-            continue
+        if row["flagg"] in (HIDDEN, MISSING) or row["indikator_id"].startswith(COMBINATION):
+            continue  # (the overlap export: ``_overlap_system``)
         ind = row["indikator_id"]
         members = areas[(row["nivaa"], row["omraade_id"])]
         years = range(int(row["fra_aar"]), int(row["til_aar"]) + 1)
@@ -205,7 +253,60 @@ def _outsider(releases: list[list[Path]]) -> tuple[Attack, dict]:
                     elif partner in published:
                         attack.upper[(count, unit, year)] = min(attack.upper.get((count, unit, year), float("inf")),
                                                                 published[partner])
+    _overlap_system(attack, rows, counts, areas, reports, hidden, published)
     return attack, {"hidden": hidden, "published": published}
+
+
+def _overlap_system(attack: Attack, rows: list[dict], counts: dict, areas: dict, reports: dict, hidden: set,
+                    published: dict) -> None:
+    """The overlap export (published per helsefellesskap and for the country) in the attacker's system.
+
+    Unknowns: each hidden combination of a helsefellesskap and year (the export's finest cells). Equations:
+    every published combination and union, the country's as sums over the helsefellesskap, and what the
+    catalogue tells everyone: a group's persons (its cohort count summed over the helsefellesskap's
+    kommuner and bydeler, the same unknowns as the cohort indicators') are the sum of the 8 combinations
+    that contain it. (Per kommune the combinations are never published; as unknowns of their own they
+    would only say that each kommune's cohort is at most its helsefellesskap's group, which is published.)
+    """
+    from indicators import load_catalogue
+
+    spec = load_catalogue().overlap
+    overlap = [r for r in rows if r["indikator_id"].startswith(COMBINATION) and r["flagg"] != MISSING]
+    if spec is None or not overlap:
+        return
+    hf_ids = sorted({r["omraade_id"] for r in overlap if r["nivaa"] == "helsefellesskap"})
+    combos = [COMBINATION + c.id for c in spec.combinations]
+    for r in overlap:  # the atoms: each helsefellesskap's combinations
+        if r["nivaa"] == "helsefellesskap" and r["indikator_id"] in combos:
+            atom = (counts[r["indikator_id"]]["teller"], r["omraade_id"], int(r["fra_aar"]))
+            if r["flagg"] == HIDDEN:
+                hidden.add(atom)
+            else:
+                published[atom] = float(r["teller"])
+
+    def add(terms: list[tuple], value: float) -> None:  # sum(coef * atom) = value
+        known = sum(c * published[a] for a, c in terms if a not in hidden)
+        attack.linear_equation([(a, c) for a, c in terms if a in hidden], value - known)
+
+    for r in overlap:
+        year, ind = int(r["fra_aar"]), r["indikator_id"]
+        if r["flagg"] == HIDDEN or ind.startswith(GROUP):
+            continue  # a group's row is its prevalence indicator's numerator, read with the indicators
+        areas_of_row = hf_ids if r["nivaa"] == "land" else [r["omraade_id"]]
+        parts = counts[ind]["parts"] if ind == UNION else [ind]
+        if r["nivaa"] == "land" or ind == UNION:
+            add([((counts[p]["teller"], hf, year), 1.0) for p in parts for hf in areas_of_row], float(r["teller"]))
+    for position, (cohort_id, _) in enumerate(spec.groups):
+        group = counts[GROUP + cohort_id]["teller"]
+        prevalence = next((i for i, roles in counts.items() if roles["teller"] == group and not i.startswith(COMBINATION)), None)
+        members = [COMBINATION + c.id for c in spec.combinations if c.contains(position)]
+        for year in sorted({int(r["fra_aar"]) for r in overlap}):
+            for hf in hf_ids:
+                units = [u for u in areas[("helsefellesskap", hf)] if prevalence and u in reports[(prevalence, year)]]
+                atoms = [(group, u, year) for u in units]
+                if not all(a in hidden or a in published for a in atoms):
+                    continue
+                add([(a, 1.0) for a in atoms] + [((counts[m]["teller"], hf, year), -1.0) for m in members], 0.0)
 
 
 def _truth(store: Path) -> dict[tuple, float]:
@@ -221,12 +322,28 @@ def _truth(store: Path) -> dict[tuple, float]:
             part = part.filter(pl.col("sex") == sex)
         for year, unit, total in part.group_by("year", "kommunenummer").agg(pl.col("count").sum()).iter_rows():
             truth[((measure, sex, bands), unit, int(year))] = float(total)
+    # the overlap's combinations per helsefellesskap (its finest published cells)
+    combos = {roles["teller"] for i, roles in counts.items() if i.startswith(COMBINATION) and not i.startswith(GROUP)
+              and roles["teller"] is not None}
+    for (level, hf), units in _geography().items():
+        if level == "helsefellesskap":
+            for key, unit, year in [a for a in truth if a[0] in combos and a[1] in set(units)]:
+                truth[(key, hf, year)] += truth[(key, unit, year)]
     return truth
 
 
-def _breaches(attack: Attack, hidden: set, truth: dict) -> list[str]:
+COHORT_TARGETS = 150  # small hidden cohort and overlap counts solved for per attack (an even sample)
+
+
+def _breaches(attack: Attack, hidden: set, truth: dict, most: int | None = COHORT_TARGETS) -> list[str]:
+    """The hidden counts of 1-4 the attacker pins or bounds. Of the cohort and overlap counts (thousands of
+    kommune counts of 15 combinations) an even sample of ``most`` is solved for; the attack's system stays
+    whole (every published number and relation), and every other hidden small count is solved for."""
     small = sorted((a for a in hidden if 0 < truth.get(a, 0) < THRESHOLD), key=repr)
     assert small, "the small-counts store has hidden small counts to attack"
+    cohort = [a for a in small if a[0][0].startswith(("overlapp_", "kohort_"))]
+    if most is not None and len(cohort) > most:
+        small = [a for a in small if a not in set(cohort)] + cohort[::-(-len(cohort) // most)]
     found = []
     for atom, (low, high) in zip(small, attack.bounds([(a,) for a in small])):
         if high < THRESHOLD or low > 1:

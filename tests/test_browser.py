@@ -22,6 +22,7 @@ PAGES = [
     # name, path with query, plotly charts expected, map expected, text expected
     ("oversikt", "/?indicator=eldre_oh_innleggelser_80&area=troms-ofoten", True, True, "Hovedfunn"),
     ("helsefellesskap", "/helsefellesskap?area=troms-ofoten", True, True, "Spredning blant de 19"),
+    ("pasientgrupper", "/pasientgrupper?group=skropelige_eldre&area=troms-ofoten", True, True, "Pasientgruppen"),
     ("kommuner", "/kommuner?scope=fylke&area=55&indicator=eldre_reinnleggelse_30d_67", True, True,
      "Utenfor 99,8 %-grensene"),
     ("pakkeforlop", "/pakkeforlop?area=troms-ofoten", True, False, "Ikke rapportert"),

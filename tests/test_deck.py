@@ -57,7 +57,8 @@ def test_deck_opens_and_has_the_agreed_slides(decks, hf_id):
     assert presentation.slide_width * 9 == presentation.slide_height * 16 or abs(
         presentation.slide_width / presentation.slide_height - 16 / 9) < 0.01
     slides = list(presentation.slides)
-    assert len(slides) == 9  # title, summary, 4 groups, Pakkeforløp hjem, method, definitions
+    # title, summary, 4 groups, Pakkeforløp hjem, the cohorts (sizes, services per person, overlap), method, definitions
+    assert len(slides) == 12
     hf = indicators.data.helsefellesskap(indicators.current_key()).filter(pl.col("helsefellesskap_id") == hf_id).row(0, named=True)
     title = " ".join(slide_texts(slides[0]))
     assert hf["helsefellesskap_navn"] in title and hf["helseforetak"] in title
@@ -68,7 +69,10 @@ def test_deck_opens_and_has_the_agreed_slides(decks, hf_id):
         assert groups[group_id] in text
         assert sum(1 for s in slide.shapes if s.shape_type == 13) == 3, "trend, ranking and kommune charts"
     assert groups["pakkeforlop_hjem"] in " ".join(slide_texts(slides[6]))
-    method = " ".join(slide_texts(slides[7]))
+    cohort_titles = [slide.shapes.title.text for slide in slides[7:10]]
+    assert cohort_titles == ["Pasientgruppene: hvor mange de er", "Pasientgruppene: bruk av tjenester per person",
+                             "Overlapp mellom de fire pasientgruppene"]
+    method = " ".join(slide_texts(slides[10]))
     for word in ("Standardisering", "Prikking", "Kilder", "Uttrekksdato", "SYNTETISKE DEMODATA"):
         assert word in method
     for slide in slides[1:]:
@@ -86,6 +90,8 @@ def test_summary_table_matches_profile_and_never_colour_only(decks, hf_id):
     header, body = rows[0], rows[1:]
     assert header[:2] == ["Gruppe", "Indikator"] and "Sammenlignet med landet" in header and "Rang" in header
     profile = indicators.profile(hf_id, 2025)
+    cohort_ids = [i.id for i in indicators.load_catalogue().indicators if i.cohort]  # on the cohort slides
+    profile = profile.filter(~pl.col("indicator_id").is_in(cohort_ids))
     assert len(body) == profile.height
     by_name = {r["short_name"]: r for r in profile.to_dicts()}
     verdi, status_col, rank_col = header.index("Verdi"), header.index("Sammenlignet med landet"), header.index("Rang")
@@ -204,3 +210,42 @@ def test_sami_and_kven_names_are_never_cut():
     assert deck_charts._short("Storfjord - Omasvuotna - Omasvuono") == "Storfjord"
     for name in deck_charts.NORWEGIAN_NAMES:
         assert "…" not in deck_charts._short(name)
+
+
+@pytest.mark.parametrize("hf_id", HF_IDS)
+def test_cohort_slides_show_the_engine_numbers_and_hide_as_skjult(decks, hf_id):
+    """The overlap slide holds the engine's published overlap cell by cell (hidden ones as ": skjult",
+    never 0), and the sizes slide each cohort's published persons."""
+    from indicators.deck_cohorts import HIDDEN
+    from indicators.overlap import overlap_table
+
+    slides = list(Presentation(io.BytesIO(decks[hf_id])).slides)
+    overlap_slide = next(s for s in slides if s.shapes.title.text == "Overlapp mellom de fire pasientgruppene")
+    grid = next(s for s in overlap_slide.shapes if s.has_table).table
+    rows = [[cell.text for cell in row.cells] for row in grid.rows]
+    catalogue = indicators.load_catalogue()
+    names = {c.name: c.id for c in catalogue.overlap.combinations}
+    prevalence = next(i for i in catalogue.indicators if i.cohort == catalogue.overlap.groups[0][0]
+                      and i.cohort_role == "prevalence")
+    year = max(indicators.available_years(prevalence.id))
+    own = overlap_table("helsefellesskap", [year]).filter(pl.col("area_id") == hf_id)
+    column = rows[0].index(rows[0][-2])  # the helsefellesskap's column (before "Hele landet")
+    checked = 0
+    for row in rows[1:-1]:
+        cell = own.filter((pl.col("kind") == "combination") & (pl.col("id") == names[row[0]])).row(0, named=True)
+        if cell["persons"] is None:
+            assert row[column] == HIDDEN
+        else:
+            assert row[column].replace("\u2009", "") == str(cell["persons"])
+        checked += 1
+    assert checked == 15
+    sizes = next(s for s in slides if s.shapes.title.text == "Pasientgruppene: hvor mange de er")
+    text = " ".join(slide_texts(sizes))
+    for cohort in catalogue.cohorts:
+        assert cohort.name in text
+
+
+def test_assessment_markdown_is_plain_slide_text():
+    """Published assessments (data_loaders.ssu) reach the deck as plain text; markup is dropped, HTML stays literal."""
+    text = "## Status\nAndelen **øker**, se [rapporten](https://x.no).\n- tiltak_a er *i gang*\n<b>rå</b>"
+    assert deck._plain_markdown(text) == "Status\nAndelen øker, se rapporten (https://x.no).\n• tiltak_a er i gang\n<b>rå</b>"

@@ -27,6 +27,12 @@ GROUPS = {
                                "kreft_sp3_behovskartlegging"),
     "rare events": ("psyk_tvangsinnleggelser_18",),
 }
+# The cohorts of the overlap groups (their sizes, a share and a per-person rate of the mental-health
+# cohort) with the overlap export itself: the attacker also knows that each group is the sum of the
+# combinations that contain it (``test_attack._overlap_relations``).
+COHORTS = ("kohort_barn_og_unge_andel", "kohort_psykisk_lidelse_andel", "kohort_skropelige_eldre_andel",
+           "kohort_multimorbiditet_andel", "kohort_psykisk_lidelse__innlagt", "kohort_psykisk_lidelse__poliklinikk")
+COHORT_TARGETS = 60  # small hidden cohort counts solved for (an even sample; the system holds every published number)
 EXPORT_NAMES = {"indicator_id": "indikator_id", "level": "nivaa", "area_id": "omraade_id", "year_start": "fra_aar",
                 "year_end": "til_aar", "numerator": "teller", "denominator": "nevner", "flag": "flagg"}
 
@@ -57,6 +63,32 @@ def test_the_demo_release_resists_the_lp_attack(group, demo_database_url, monkey
     truth = test_attack._truth(Path(demo_database_url.removeprefix("sqlite:///")))
     assert not [a for a in state["published"] if 0 < truth.get(a, 0) < test_attack.THRESHOLD]
     assert test_attack._breaches(attack, state["hidden"], truth) == []
+
+
+def _overlap_published() -> list[dict]:
+    from indicators import overlap
+
+    return test_attack.overlap_rows([overlap.export_frame(overlap.overlap_table(level))
+                                     for level in overlap.PUBLISHED_LEVELS])
+
+
+def test_the_cohorts_and_their_overlap_resist_the_lp_attack(demo_database_url, monkeypatch):
+    from indicators import load_catalogue
+
+    catalogue = load_catalogue()
+    if catalogue.overlap is None or not all(i in {x.id for x in catalogue.indicators} for i in COHORTS):
+        pytest.skip("the catalogue has no cohorts or overlap")
+    monkeypatch.setattr(test_attack, "ATTACKED", COHORTS)
+    monkeypatch.setattr(test_attack, "_rows", lambda rows: rows)
+    rows = _published(COHORTS) + _overlap_published()
+    overlap_hidden = [r for r in rows if r["indikator_id"].startswith("overlapp_") and r["flagg"] in SUPPRESSION_FLAGS]
+    assert all(r["teller"] is None for r in overlap_hidden)
+    assert [r for r in rows if r["indikator_id"].startswith("overlapp_") and r["flagg"] == "ok"], "the overlap is read"
+    attack, state = test_attack._outsider([rows])
+    assert attack.linear, "the attacker uses the overlap relations"
+    truth = test_attack._truth(Path(demo_database_url.removeprefix("sqlite:///")))
+    assert not [a for a in state["published"] if 0 < truth.get(a, 0) < test_attack.THRESHOLD]
+    assert test_attack._breaches(attack, state["hidden"], truth, most=COHORT_TARGETS) == []
 
 
 def test_every_hidden_count_carries_one_flag_and_one_symbol():

@@ -15,7 +15,7 @@ import indicators
 from indicators import exports
 from indicators.engine import NOT_REPORTED, SUPPRESSION_FLAGS, Period, _period_table
 
-MASKED_IND = "eldre_reinnleggelse_30d_67"  # register denominator: small counts and secondary masks
+MASKED_IND = "psyk_reinnleggelse_30d"  # register denominator: small counts and secondary masks
 LOCAL_IND = "kreft_sp2_behovskartlegging"  # local registration: mostly "not_reported"
 YEAR = 2024
 FORMATS = ("csv", "csv-plain", "xlsx", "parquet", "json")

@@ -28,6 +28,7 @@ PAGES = [
     # name, path with query, plotly charts expected, map expected
     ("oversikt", "/?indicator=eldre_oh_innleggelser_80&area=troms-ofoten", True, True),
     ("helsefellesskap", "/helsefellesskap?area=troms-ofoten", True, True),
+    ("pasientgrupper", "/pasientgrupper?group=skropelige_eldre&area=troms-ofoten", True, True),
     ("kommuner", "/kommuner?scope=fylke&area=55&indicator=eldre_reinnleggelse_30d_67", True, True),
     ("pakkeforlop", "/pakkeforlop?area=troms-ofoten", True, False),
     ("pakkeforlop-helseforetak", "/pakkeforlop?level=helseforetak", True, False),

@@ -352,7 +352,7 @@ def test_ssb_jsonstat(backend_engine):
     assert value(pop, "population", year=2024, kommunenummer="030199", sex="female", age_band="80-84") == \
         expected_band(make_fixtures.OSLO_BASE, "2", 2024, "80-84")
     assert pop.filter(pl.col("kommunenummer") == "5401").height == 0
-    assert pop.height == 4 * 42  # (5501, 030199) x (2023, 2024) x 2 sexes x 21 bands
+    assert pop.height == 4 * 2 * len(AGE_BANDS)  # (5501, 030199) x (2023, 2024) x 2 sexes x the bands
     assert set(pop["kommunenummer"]) == {"030199", "5501"}
     file = summary.files[0]
     assert file.translated == ["5401 -> 5501 (2023)"]
@@ -365,8 +365,8 @@ def test_ssb_jsonstat(backend_engine):
 def test_ssb_csv(backend_engine):
     import_files([FIX / "ssb" / "07459_ok.csv"], "ssb-csv", engine=backend_engine)
     pop = population(backend_engine)
-    assert value(pop, "population", year=2024, kommunenummer="1580", sex="male", age_band="20-24") == \
-        expected_band(make_fixtures.HARAM_BASE, "1", 2024, "20-24")
+    assert value(pop, "population", year=2024, kommunenummer="1580", sex="male", age_band="21-24") == \
+        expected_band(make_fixtures.HARAM_BASE, "1", 2024, "21-24")
     assert value(pop, "population", year=2024, kommunenummer="1508", sex="female", age_band="90+") == \
         expected_band(make_fixtures.ALESUND_BASE, "2", 2024, "90+")
     totals = pop.group_by("kommunenummer").agg(pl.col("population").sum())
@@ -401,7 +401,7 @@ SSB_BAD = [
     ("07459_negative.csv", 14, "07459: Befolkning, etter region, kjønn, alder, statistikkvariabel og år", "negative value -3"),
     ("07459_duplicate.csv", 41, None, "also on row 31"),
     ("07459_truncated.csv", 301, "alder", "truncated row?"),
-    ("07459_missing_age.csv", 108, "alder", "age(s) 22 missing, so age band(s) 20-24 would be incomplete"),
+    ("07459_missing_age.csv", 108, "alder", "age(s) 22 missing, so age band(s) 21-24 would be incomplete"),
     ("07459_truncated.json", None, None, "not valid JSON"),
     ("07459_negative.json", 501, "value", "negative value -3"),
 ]
@@ -544,7 +544,7 @@ def seed_synthetic(engine) -> None:
                              synthetic=True, row_count=2)
         store.insert_rows(conn, schema.event_count, pl.DataFrame({
             "measure_id": ["npr_tvangsinnleggelser"] * 2, "year": [2024, 2024], "kommunenummer": ["0301", "1103"],
-            "sex": ["male", "male"], "age_band": ["20-24", "20-24"], "count": [5.0, 6.0], "dataset_id": ["demo-synthetic"] * 2,
+            "sex": ["male", "male"], "age_band": ["21-24", "21-24"], "count": [5.0, 6.0], "dataset_id": ["demo-synthetic"] * 2,
         }))
 
 

@@ -201,6 +201,46 @@ def test_every_page_in_public_mode_is_read_only(page):
         assert "finnes bare i den interne versjonen" in text
 
 
+def test_public_mode_has_no_login_drafts_or_write_path(demo_database_url, tmp_path, monkeypatch):
+    """Even with a configured identity provider and a logged-in editor, the public app shows no login, no
+    goals, drafts, internal assessments or actions, offers no form, and the store refuses writes."""
+    from streamlit.testing.v1 import AppTest
+    from test_app_ssu import AUTH, EDITOR, HF, SCRIPT, SP1, add_ssu_content, store_with_roles
+
+    from data_loaders import ssu, store
+
+    url = store_with_roles(demo_database_url, tmp_path)
+    add_ssu_content(store.get_engine(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PUBLIC_MODE", "1")
+    settings.cache_clear()
+    try:
+        at = AppTest.from_string(SCRIPT, default_timeout=120)
+        at.secrets["auth"] = AUTH
+        at.user = {"is_logged_in": True, "email": EDITOR}
+        at.run()
+        assert not at.exception
+        shown = page_text(at)
+        for internal in ("Publisert intern vurdering", "Hemmelig utkast", "Internt tiltak", "Mål: 85"):
+            assert internal not in shown, internal
+        assert not at.button and not at.text_input and not at.text_area
+        with pytest.raises(ssu.SsuReadOnlyError):
+            ssu.save_goal(store.get_engine(url), ssu.Goal(HF, SP1, 90.0, "higher_is_better", 2027, 13,
+                                                          ssu.parse_date_nb("03.03.2025")), by=EDITOR)
+        # The whole app (on a page that computes little): no login button and no logout.
+        at = AppTest.from_file(str(PROJECT_ROOT / "dashboard.py"), default_timeout=300)
+        at.secrets["auth"] = AUTH
+        at.user = {"is_logged_in": True, "email": EDITOR}
+        at.switch_page("app_pages/om_dataene.py")
+        at.run()
+        assert_clean(at)
+        assert not [b for b in at.button if b.label in ("Logg inn", "Logg ut")]
+        assert "Logget inn" not in page_text(at)
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+
 # --- HTML from data ---------------------------------------------------------------------------------
 
 HOSTILE_NAME = '<img src=x onerror="alert(1)">'
@@ -297,6 +337,7 @@ def _default_widgets() -> dict[str, dict]:
         # the map colours by significance by default (issue 16: one colour meaning per screen)
         "oversikt": {"ov_level": "helsefellesskap", "ov_colour": "significance", "ov_area": None},
         "helsefellesskap": {"large_text": False},
+        "pasientgrupper": {"pg_group": "barn_og_unge", "pg_konf": "95"},
         "kommuner": {"ko_scope": "land", "ko_colour": "significance"},
         "pakkeforlop": {"pf_level": "helsefellesskap", "pf_area": None, "pf_target": float(sp1.target.value)},
         "om_dataene": {"om_indicator": None},

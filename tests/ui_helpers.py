@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = PROJECT_ROOT / "dashboard.py"
 TIMEOUT = float(os.environ.get("STYRING_APPTEST_TIMEOUT", "600"))
-PAGES = ("oversikt", "helsefellesskap", "kommuner", "pakkeforlop", "om_dataene")
+PAGES = ("oversikt", "pasientgrupper", "helsefellesskap", "kommuner", "pakkeforlop", "om_dataene")
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from data_loaders.config import settings
 from indicators import FLAG_LABELS, POOLING_YEARS
 from indicators.catalogue import Catalogue, Indicator
 
-from ui import cache, text, theme
+from ui import cache, layout, text, theme
 
 log = logging.getLogger("styring.about")
 
@@ -30,7 +30,8 @@ FLAG_MEANING = {
 
 def contents() -> None:
     st.markdown(
-        "**Innhold:** [Indikatorene](#indikatorene) · [Anonymisering](#anonymisering-prikking) · "
+        "**Innhold:** [Indikatorene](#indikatorene) · [Pasientgruppene](#pasientgruppene) · "
+        "[Anonymisering](#anonymisering-prikking) · "
         "[Standardisering](#standardisering) · [Usikkerhet og sammenligning](#usikkerhet-og-sammenligning) · "
         "[Datagrunnlag og versjoner](#datagrunnlag-og-versjoner) · [Kartgrunnlag](#kartgrunnlag) · "
         "[Pakkeforløp hjem: SP1 og kommunenes avklaringer](#pakkeforlop-hjem-kommunenes-avklaringer)"
@@ -50,6 +51,8 @@ def _term(term, catalogue: Catalogue) -> str:
 
 
 def indicator_rows(ind: Indicator, catalogue: Catalogue) -> list[tuple[str, str]]:
+    if ind.is_published:
+        return published_rows(ind)
     target = "Ingen"
     if ind.target is not None:
         target = f"{text.value(ind, ind.target.value)} ({ind.target.set_by} satt mål). {ind.target.note}".strip()
@@ -75,6 +78,22 @@ def indicator_rows(ind: Indicator, catalogue: Catalogue) -> list[tuple[str, str]
     ]
 
 
+def published_rows(ind: Indicator) -> list[tuple[str, str]]:
+    """The definition of a published indicator: the publisher's values, never computed here."""
+    return [
+        ("Beskrivelse", ind.description),
+        ("Publisert av", f"{ind.publisher}: verdiene er ekte og vises slik utgiveren har publisert dem"),
+        ("Definisjon", ind.definition or ind.name),
+        ("Enhet", text.unit_phrase(ind)),
+        ("Konfidensintervall", ind.interval_label or "Utgiveren publiserer ikke intervall"),
+        ("Flagg fra utgiveren", ind.flags_note or "Ingen"),
+        ("Retning", text.direction(ind)),
+        ("Kilde", ind.source),
+        ("Terskel for små tall", f"{ind.suppression_threshold} (gjelder også publiserte tall med antall)"),
+        ("Indikator-ID", ind.id),
+    ]
+
+
 def indicator_catalogue(catalogue: Catalogue, open_id: str | None = None) -> None:
     st.header("Indikatorene", anchor="indikatorene", divider="gray")
     st.markdown(f"Katalogen har **{len(catalogue.indicators)} indikatorer** i {len(catalogue.groups)} grupper. "
@@ -93,6 +112,48 @@ def indicator_catalogue(catalogue: Catalogue, open_id: str | None = None) -> Non
             with st.expander(f"{ind.name}", expanded=ind.id == open_id):
                 frame = pl.DataFrame(indicator_rows(ind, catalogue), schema=["Felt", "Innhold"], orient="row")
                 st.table(frame.to_pandas().set_index("Felt"))
+
+
+def cohort_definitions(catalogue: Catalogue) -> None:
+    """The priority groups' cohorts (Helsedirektoratet's persons in each group): definition and source of
+    each, how their indicators are computed, and the overlap between the four groups."""
+    cohorts = tuple(getattr(catalogue, "cohorts", ()) or ())
+    if not cohorts:
+        return
+    st.header("Pasientgruppene", anchor="pasientgruppene", divider="gray")
+    st.markdown(
+        "Helsedirektoratets styringsinformasjon til helsefellesskapene bygger på **pasientgrupper** (kohorter): "
+        "personene som hører til hver prioritert gruppe etter registrene i året. Indikatorene under overskriften "
+        "**«Pasientgruppen»** gjelder disse personene; indikatorene under **«Bruk av tjenester i befolkningen»** "
+        "teller hendelser i hele befolkningen i en aldersgruppe og svarer på andre spørsmål.\n\n"
+        "- **Andel av befolkningen:** personene i gruppen delt på innbyggerne i gruppens aldersgruppe (Wilson-intervall).\n"
+        "- **Andel av pasientgruppen:** personene i gruppen med minst én hendelse (for eksempel innlagt) delt på alle "
+        "i gruppen (Wilson-intervall).\n"
+        "- **Per person:** alle hendelser (konsultasjoner, liggedøgn) delt på personene i gruppen, med eksakt Poisson- "
+        "eller Byar-intervall for antallet hendelser, slik Fingertips gjør for rater per person. Registertall er ofte "
+        "overspredt (noen få personer står for mange hendelser), så intervallene kan være for smale.\n"
+        "- Antall personer og antall hendelser under terskelen skjules som alle andre tall, også når de kunne regnes "
+        "ut fra andre tall (for eksempel fra utvalgene eller overlappen)."
+    )
+    groups = {g.id: g.name for g in catalogue.groups}
+
+    def ages(cohort) -> str:
+        if cohort.age_max is None:
+            return f"{cohort.age_min or 0} år og eldre"
+        return f"{cohort.age_min or 0}–{cohort.age_max} år"
+
+    frame = pl.DataFrame(
+        [(c.name, groups.get(c.group, c.group), ages(c), " ".join(str(c.definition).split()), c.source)
+         for c in cohorts],
+        schema=["Pasientgruppe", "Prioritert gruppe", "Alder", "Definisjon", "Kilde"], orient="row",
+    )
+    st.dataframe(frame.to_pandas(), hide_index=True, width="stretch", key="om_cohorts",
+                 column_config={"Definisjon": st.column_config.TextColumn("Definisjon", width="large")})
+    overlap = getattr(catalogue, "overlap", None)
+    if overlap is not None:
+        st.markdown(f"**{text.esc(overlap.name)}.** {text.esc(' '.join(str(overlap.definition).split()))} "
+                    f"Kilde: {text.esc(overlap.source)}. Summen («{text.esc(overlap.union_name.lower())}») vises bare "
+                    "der alle kombinasjonene vises.")
 
 
 def suppression(catalogue: Catalogue) -> None:
@@ -180,6 +241,19 @@ def provenance(key: indicators.DataKey) -> None:
     if cache.is_synthetic(key):
         st.warning("Databasen inneholder syntetiske demodata. Tallene er laget for å vise løsningen og beskriver ikke "
                    "virkelige forhold.", icon=":material/science:")
+    mixed = layout.mixed_data_text(cache.real_publishers(key)) if cache.is_synthetic(key) else ""
+    if mixed:
+        st.info(mixed.strip(), icon=":material/verified:")
+    origins = cache.dataset_origins(key)
+    st.markdown("**Alle datasett i databasen:** ekte eller syntetiske, hvem som har publisert dem, hvilke år og "
+                "hvilket uttrekk de gjelder, og hvordan de kom inn.")
+    st.dataframe(origins.select(
+        pl.col("source").alias("Kilde"),
+        pl.col("kind").alias("Ekte eller syntetisk"),
+        pl.col("publisher").alias("Utgiver"),
+        pl.col("vintage").alias("Årgang"),
+        pl.col("arrival").alias("Kom inn ved"),
+    ).to_pandas(), hide_index=True, width="stretch", key="om_dataset_origins")
     frame = datasets.select(
         pl.col("dataset_id").alias("Datasett"),
         pl.col("source").alias("Kilde"),

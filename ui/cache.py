@@ -130,6 +130,15 @@ def profile(key: indicators.DataKey, helsefellesskap_id: str, year: int | None =
     return indicators.profile(helsefellesskap_id, year, key=key, confidence=confidence)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def overlap(key: indicators.DataKey, level: str, year: int) -> pl.DataFrame | None:
+    """The suppressed overlap between the four priority groups at ``level`` for ``year`` (``ui.cohorts``
+    columns), or None when this installation or store has no overlap."""
+    from ui.cohorts import load_overlap
+
+    return load_overlap(key, level, year)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def available_years(key: indicators.DataKey, indicator_id: str) -> list[int]:
     return indicators.available_years(indicator_id, key)
@@ -174,6 +183,22 @@ def datasets(key: indicators.DataKey) -> pl.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=8)
 def is_synthetic(key: indicators.DataKey) -> bool:
     return store_data.is_synthetic(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def real_publishers(key: indicators.DataKey) -> list[str]:
+    """Publishers of the real published indicator values in the store (e.g. SKDE, FHI)."""
+    from indicators import published
+
+    return published.real_published_sources(key)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def dataset_origins(key: indicators.DataKey) -> pl.DataFrame:
+    """Every dataset: real or synthetic, publisher, vintage and how it came in."""
+    from indicators import published
+
+    return published.dataset_origins(key)
 
 
 # --- geometry (shared across sessions) ------------------------------------------------------

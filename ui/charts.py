@@ -205,8 +205,13 @@ def ranked_bars(table: pl.DataFrame, ind: Indicator, *, period: str, labels: dic
 
 def trend_chart(series: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *, labels: dict[str, str],
                 highlight: str | None, synthetic: bool, title: str | None = None, target: float | None = None,
-                target_label: str = "Mål") -> go.Figure:
-    """Every area as a thin grey line, the country in black, the chosen area in purple with its 95 % band."""
+                target_label: str = "Mål", goal=None) -> go.Figure:
+    """Every area as a thin grey line, the country in black, the chosen area in purple with its 95 % band.
+
+    ``goal``: a helsefellesskap's own goal (``data_loaders.ssu.Goal``); drawn as the target line instead of ``target``.
+    """
+    if goal is not None:
+        target, target_label = goal.target, goal_label(goal)
     data = []
     years = sorted(set(series["year_start"].to_list()))
     for area_id, rows in series.sort("year_start").group_by("area_id", maintain_order=True):
@@ -256,6 +261,11 @@ def trend_chart(series: pl.DataFrame, national: pl.DataFrame, ind: Indicator, *,
     return _figure(data, layout)
 
 
+def goal_label(goal) -> str:
+    """«Mål for 2027 (sak 12)»: the label of a helsefellesskap's own target line."""
+    return f"Mål for {goal.target_year}" + (f" (sak {goal.sak_number})" if getattr(goal, "sak_number", None) else "")
+
+
 # --- small multiples ----------------------------------------------------------------------------
 
 
@@ -264,7 +274,7 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
     """One panel per indicator: the area (purple, with 95 % band) and the country (black, dashed).
 
     ``panels``: dicts with ``indicator`` (Indicator), ``series`` (area rows over years) and
-    ``national`` (country rows over years).
+    ``national`` (country rows over years), optionally ``goal`` (the helsefellesskap's own goal: a target line).
     """
     rows = max(1, math.ceil(len(panels) / columns))
     layout = base_layout(title, subtitle, height=rows * panel_height + 150, wrap=110)
@@ -297,13 +307,18 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
             line=dict(color=theme.NATIONAL_LINE, width=2, dash="dash"),
             hovertemplate=f"Hele landet<br>%{{x}}: %{{y:,.1f}} {unit}<extra></extra>",
         ))
-        if target is not None:
-            shapes.append(_hline(target, dict(color=theme.TARGET, width=1.5, dash="dot"), xref=f"{xa} domain", yref=ya))
+        panel_target = panel["goal"].target if panel.get("goal") is not None else target
+        if panel_target is not None:
+            shapes.append(_hline(panel_target, dict(color=theme.TARGET, width=1.5, dash="dot"), xref=f"{xa} domain",
+                                 yref=ya))
         years = sorted(set(x) | set(nat["year_start"].to_list()))
         _axis(layout, "xaxis" + xa[1:], tickmode="array", tickvals=years, ticktext=[f"’{str(y)[2:]}" for y in years])
         _axis(layout, "yaxis" + ya[1:], rangemode="tozero")
     if shapes:
         layout["shapes"] = shapes
+    if any(p.get("goal") is not None for p in panels):  # a legend entry for the helsefellesskap's own goals
+        data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name="Helsefellesskapets mål",
+                         line=dict(color=theme.TARGET, width=1.5, dash="dot"), hoverinfo="skip"))
     layout["legend"] = {**layout["legend"], **dict(orientation="h", yanchor="bottom", y=1.0 + 40 / (rows * panel_height),
                                                    x=0, yref="paper")}
     layout["margin"] = {**layout["margin"], "t": 150, "b": 30}

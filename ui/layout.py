@@ -113,9 +113,20 @@ def apply_frame(large_text: bool = False) -> None:
     st.html(_LANG_SCRIPT, unsafe_allow_javascript=True)
 
 
-def synthetic_banner(synthetic: bool) -> None:
+def synthetic_banner(synthetic: bool, real_publishers: list[str] | tuple[str, ...] = ()) -> None:
+    """The demo-data banner; in a store that mixes real published values with demo data it says which are real."""
     if synthetic:
-        st.html(f'<div class="demo-banner" role="status"><strong>Demodata</strong> – {text.esc(SYNTHETIC_TEXT)}</div>')
+        st.html(f'<div class="demo-banner" role="status"><strong>Demodata</strong> – '
+                f"{text.esc(SYNTHETIC_TEXT + mixed_data_text(real_publishers))}</div>")
+
+
+def mixed_data_text(real_publishers) -> str:
+    """" Unntak: ..." naming the real published values in a store that also holds demo data ("" when none)."""
+    if not real_publishers:
+        return ""
+    labels = " og ".join(f"«Publisert av {p}»" for p in real_publishers)
+    return (f" Unntak: indikatorene merket {labels} viser ekte tall slik utgiveren har publisert dem; "
+            "alt annet er syntetisk.")
 
 
 def page_heading(title: str, lead: str | None = None) -> None:
@@ -130,6 +141,10 @@ def indicator_card(ind: Indicator, extra: str = "") -> None:
     if ind.target is not None:
         target = f" · Mål: {text.value(ind, ind.target.value)} ({text.esc(ind.target.set_by)} satt mål)"
     coverage = " · Bare lokal registrering (ikke alle kommuner rapporterer)" if ind.coverage == "local" else ""
+    if ind.is_published:  # the publisher's own values: say so, with the publisher's interval and flags
+        coverage += f" · {ind.published_by}: ekte, publiserte tall, ikke beregnet her"
+        if ind.interval_label:
+            coverage += f" · Intervall: {ind.interval_label}"
     st.html(
         f'<div class="ind-card"><div class="ind-title">{text.esc(ind.name)}</div>'
         f"<div>{text.esc(ind.description)}</div>"
@@ -219,6 +234,16 @@ def _technical(error: BaseException | None) -> None:
     """The exception text for operators, never in public mode (it may name hosts and users)."""
     if error is not None and not public_mode():
         st.caption(f"Teknisk detalj: {type(error).__name__}: {error}")
+
+
+NO_REGISTER_DATA = "Ingen data ennå – importer registeruttrekk."
+
+
+def no_data_text(ind: Indicator) -> str:
+    """What an indicator without a single year of data in the store says (a store with population only)."""
+    if getattr(ind, "is_published", False):
+        return f"Ingen publiserte verdier ennå for {ind.short_name}."
+    return f"{NO_REGISTER_DATA} {ind.short_name} har ingen år med data i datagrunnlaget."
 
 
 # For the operators of the internal app only (never in public mode): the commands themselves.

@@ -8,7 +8,7 @@ import streamlit as st
 import indicators
 from indicators.catalogue import Indicator
 
-from ui import cache, state
+from ui import cache, layout, state
 
 LEVEL_OPTIONS = {"helsefellesskap": "Helsefellesskap (19)", "kommune": "Kommuner (357)",
                  "helseforetak": "Helseforetak (21)", "sentralitet": "Sentralitet (6)",
@@ -16,6 +16,30 @@ LEVEL_OPTIONS = {"helsefellesskap": "Helsefellesskap (19)", "kommune": "Kommuner
 # The map's heading per level ("Kart: helsefellesskap, 2024").
 LEVEL_MAP_NAMES = {"helsefellesskap": "helsefellesskap", "kommune": "kommuner", "helseforetak": "helseforetaksområder",
                    "sentralitet": "sentralitetsklasser", "kostragruppe": "KOSTRA-grupper"}
+
+
+# The two headings of a group's indicators: the cohort's own (persons in the priority group, as
+# Helsedirektoratet counts them) and the population-rate indicators (events in the whole population).
+COHORT_HEADING = "Pasientgruppen"
+POPULATION_HEADING = "Bruk av tjenester i befolkningen"
+INDICATOR_HEADINGS_HELP = ("«Pasientgruppen»: personene i gruppen slik Helsedirektoratet teller dem – hvor mange de er, "
+                           "og hvor mye de bruker tjenestene per person. «Bruk av tjenester i befolkningen»: "
+                           "hendelser i hele befolkningen i en aldersgruppe, for eksempel per 1 000 innbyggere.")
+
+
+def cohort_heading(ind: Indicator) -> bool:
+    """True for an indicator of a cohort (heading "Pasientgruppen")."""
+    return getattr(ind, "cohort", None) is not None
+
+
+def headed_label(ind: Indicator) -> str:
+    """``"Pasientgruppen: <name>"`` or ``"Bruk av tjenester i befolkningen: <name>"``."""
+    return f"{COHORT_HEADING if cohort_heading(ind) else POPULATION_HEADING}: {ind.name}"
+
+
+def headed_order(inds) -> list[Indicator]:
+    """The population-rate indicators first (as before), then the cohort's: each heading's together."""
+    return [i for i in inds if not cohort_heading(i)] + [i for i in inds if cohort_heading(i)]
 
 
 def indicator_picker(prefix: str, *, group_column=None, indicator_column=None,
@@ -54,12 +78,15 @@ def indicator_picker(prefix: str, *, group_column=None, indicator_column=None,
         group = st.selectbox("Prioritert gruppe", group_ids, key=gkey, format_func=lambda g: group_names.get(g, g),
                              help="De fire prioriterte pasientgruppene i Nasjonal helse- og samhandlingsplan, "
                                   "og Pakkeforløp hjem for pasienter med kreft.")
-    options = [i.id for i in cat.in_group(group)]
+    options = [i.id for i in headed_order(cat.in_group(group))]
     default = fallback if fallback in options else options[0]
     state.seed(ikey, "indicator", options, default, what="indikator",
                describe=lambda i: f"«{cat.indicator(i).short_name}»")
     with indicator_column or st.container():
-        chosen = st.selectbox("Indikator", options, key=ikey, format_func=lambda i: cat.indicator(i).name)
+        headed = any(cohort_heading(cat.indicator(i)) for i in options)  # both headings only where both exist
+        chosen = st.selectbox("Indikator", options, key=ikey,
+                              format_func=lambda i: headed_label(cat.indicator(i)) if headed else cat.indicator(i).name,
+                              help=INDICATOR_HEADINGS_HELP if headed else None)
     state.remember("indicator", chosen)
     return cat.indicator(chosen)
 
@@ -77,7 +104,7 @@ def period_picker(prefix: str, key: indicators.DataKey, ind: Indicator, *, poole
     """Single years (newest first) and the fixed pooled periods (param ``period``)."""
     options = period_options(key, ind, pooled=pooled)
     if not options:
-        st.info(f"Ingen år med data for {ind.short_name}.")
+        st.info(layout.no_data_text(ind))
         return None
     pkey = f"{prefix}_period"
     state.seed(pkey, "period", options, options[0], what="periode", parse=state.parse_period,

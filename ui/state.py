@@ -54,6 +54,7 @@ def article(what: str, adjective: str) -> str:
 # The URL parameters of each page (README, "URL parameters"); anything else is reported and dropped.
 PAGE_PARAMS: dict[str, frozenset[str]] = {
     "oversikt": frozenset({"group", "indicator", "period", "level", "colour", "area", "konf"}),
+    "pasientgrupper": frozenset({"group", "cohort", "area", "year", "indicator", "konf"}),
     "helsefellesskap": frozenset({"area", "year", "indicator", "large", "level", "konf"}),
     "kommuner": frozenset({"scope", "area", "group", "indicator", "period", "colour", "level", "konf", "kommune"}),
     "pakkeforlop": frozenset({"level", "area", "target", "year"}),

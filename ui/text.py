@@ -37,6 +37,11 @@ def interval(ind: Indicator, lower: float | None, upper: float | None) -> str:
 
 def unit_phrase(ind: Indicator) -> str:
     """``"per 1 000 innbyggere 80 år og eldre"`` or ``"prosent av utskrivninger 67 år og eldre"``."""
+    if ind.is_published:  # the publisher's own unit, e.g. "per 10 000 innbyggere"
+        return ind.unit_label
+    if ind.unit == "per_person":  # events per person in a cohort: "per person i pasientgruppen"
+        return f"per person i {ind.denominator.label[0].lower() + ind.denominator.label[1:]}".replace(
+            "i personer i ", "i ")
     denominator = ind.denominator.label[0].lower() + ind.denominator.label[1:]
     if ind.unit_label == "prosent":
         return f"prosent av {denominator.lower()}"

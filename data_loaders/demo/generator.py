@@ -16,6 +16,7 @@ import polars as pl
 import yaml
 
 from data_loaders import reference
+from data_loaders.demo.cohorts import generate_cohorts
 from data_loaders.schema import AGE_BAND_LABELS, AGE_BANDS, SEXES
 
 PARAMETERS_PATH = Path(__file__).with_name("parameters.yaml")
@@ -34,7 +35,7 @@ class DemoData:
 
 def load_parameters(path: Path = PARAMETERS_PATH) -> dict:
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built in
 
 
 def _rng(seed: int, key: str) -> np.random.Generator:
@@ -188,24 +189,38 @@ def _cells(population: pl.DataFrame, bands: list[str]) -> pl.DataFrame:
 def _trend_factor(years: np.ndarray, spec: dict, reference_year: int) -> np.ndarray:
     factor = (1 + spec.get("trend", 0.0)) ** (years - reference_year)
     dip = spec.get("covid_dip", 0.0)
-    covid = np.array([COVID_YEARS.get(int(y), 0.0) for y in years])
+    covid = np.zeros(len(years))
+    for year, share in COVID_YEARS.items():
+        covid[years == year] = share
     return factor * (1 - dip * covid)
 
 
 def _area_multiplier(cells: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame) -> np.ndarray:
+    """Each cell's area multiplier: helsefellesskap x kommune (x sentralitet class, when given).
+
+    ``hf_levels``/``hf_range``: named helsefellesskap at their level, the others drawn in the
+    range; with ``hf_stretch`` the drawn levels are stretched to span the range exactly.
+    ``sentralitet_factor``: a factor per SSB sentralitet class (1 most, 6 least central).
+    """
     hf_ids = areas["helsefellesskap_id"].unique().sort().to_list()
     kommuner = areas["kommunenummer"].to_list()
     hf_mult = dict(zip(hf_ids, _lognormal_multipliers(rng, spec.get("hf_sd", 0.0), len(hf_ids))))
-    k_mult = dict(zip(kommuner, _lognormal_multipliers(rng, spec.get("kommune_sd", 0.0), len(kommuner))))
+    k_mult = _lognormal_multipliers(rng, spec.get("kommune_sd", 0.0), len(kommuner))
     if "hf_levels" in spec:
         national = spec["national_level"]["value"]
         low, high = spec["hf_range"]
-        for hf in hf_ids:
-            level = spec["hf_levels"].get(hf, rng.uniform(low, high))
-            hf_mult[hf] = level / national
-    hf_of = dict(zip(areas["kommunenummer"], areas["helsefellesskap_id"]))
-    kommune_col = cells["kommunenummer"].to_numpy()
-    return np.array([hf_mult[hf_of[k]] * k_mult[k] for k in kommune_col])
+        levels = {hf: spec["hf_levels"].get(hf, rng.uniform(low, high)) for hf in hf_ids}
+        if spec.get("hf_stretch"):
+            drawn = np.array(list(levels.values()))
+            span = drawn.max() - drawn.min()
+            levels = {hf: low + (v - drawn.min()) / span * (high - low) if span else v for hf, v in levels.items()}
+        hf_mult = {hf: level / national for hf, level in levels.items()}
+    unit_mult = np.array([hf_mult[hf] for hf in areas["helsefellesskap_id"]]) * k_mult
+    if "sentralitet_factor" in spec and "sentralitet" in areas.columns:
+        factor = spec["sentralitet_factor"]
+        unit_mult = unit_mult * np.array([factor.get(int(c), 1.0) if c is not None else 1.0 for c in areas["sentralitet"]])
+    index = cells["kommunenummer"].replace_strict(dict(zip(kommuner, range(len(kommuner)))), return_dtype=pl.Int64)
+    return unit_mult[index.to_numpy()]
 
 
 def _draw(distribution: str, expected: np.ndarray, trials: np.ndarray | None, rng: np.random.Generator, spec: dict) -> np.ndarray:
@@ -262,7 +277,8 @@ def _generate_measure(
 
 
 def _register_measure(base: pl.DataFrame, spec: dict, rng: np.random.Generator, areas: pl.DataFrame, reference_year: int) -> pl.DataFrame:
-    curve = base["age_band"].replace_strict(spec["age_curve"], return_dtype=pl.Float64).to_numpy()
+    curve = (base["age_band"].replace_strict(spec["age_curve"], return_dtype=pl.Float64).to_numpy()
+             if "age_curve" in spec else np.ones(base.height))
     sex_factor = np.where(base["sex"].to_numpy() == "male", spec.get("male_factor", 1.0), 1.0)
     years = base["year"].to_numpy()
     multiplier = _area_multiplier(base, spec, rng, areas)
@@ -274,6 +290,8 @@ def _register_measure(base: pl.DataFrame, spec: dict, rng: np.random.Generator, 
     rate *= _calibrate(rate, trials, mask, level["value"] / level["per"])
     expected = rate if spec["distribution"] == "binomial" else rate * trials
     drawn = _draw(spec["distribution"], expected, trials, rng, spec)
+    if spec.get("plus_trials"):  # events of the persons counted in `of`: at least one each
+        drawn = drawn + trials
     return base.select("year", "kommunenummer", "sex", "age_band").with_columns(pl.Series("count", drawn, dtype=pl.Float64))
 
 
@@ -324,16 +342,22 @@ def generate(params: dict | None = None, areas: pl.DataFrame | None = None) -> D
     generated: dict[str, pl.DataFrame] = {}
     reporting_starts: dict[str, dict[str, int]] = {}
     count_frames, coverage_frames = [], []
+    if "cohorts" in params:  # persons per overlap combination first; cohorts are their sums
+        cohort_frames = generate_cohorts(population, areas, params, lambda key: _rng(params["seed"], key))
+        for measure_id, frame in cohort_frames.items():
+            generated[measure_id] = frame
+            count_frames.append(frame.with_columns(pl.lit(measure_id).alias("measure_id")))
+            coverage_frames.append(frame.select("year", "kommunenummer").unique().with_columns(pl.lit(measure_id).alias("measure_id")))
     for measure_id, spec in params["measures"].items():
         counts, coverage = _generate_measure(measure_id, spec, population, generated, reporting_starts, areas, params)
         generated[measure_id] = counts
         count_frames.append(counts)
         coverage_frames.append(coverage)
+    # Each measure's rows are already in year, unit, sex, band order: sorting the measures is enough.
+    count_frames.sort(key=lambda frame: frame["measure_id"][0] if frame.height else "")
     counts = (
-        pl.concat(count_frames, how="diagonal")
-        .select("measure_id", "year", "kommunenummer", "sex", "age_band", "count")
+        pl.concat([f.select("measure_id", "year", "kommunenummer", "sex", "age_band", "count") for f in count_frames])
         .filter(pl.col("count") > 0)
-        .sort("measure_id", "year", "kommunenummer", "sex", "age_band")
     )
     coverage = pl.concat(coverage_frames, how="diagonal").select("measure_id", "year", "kommunenummer").sort(
         "measure_id", "year", "kommunenummer"

@@ -72,7 +72,9 @@ def _readers() -> dict:
     }
 
 
-FORMATS = ("ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "skde-opptaksomrader", "geometry")
+FORMATS = ("ssb-jsonstat", "ssb-csv", "fhi-csv", "register", "mapping", "skde-opptaksomrader", "geometry",
+           "helseatlas", "fhi-published")
+PUBLISHED_FORMATS = ("helseatlas", "fhi-published")  # published indicator values, not counts
 
 
 def import_files(
@@ -90,6 +92,8 @@ def import_files(
     engine: Engine | None = None,
     catalogue_path: Path | None = None,
     max_problems: int = MAX_PROBLEMS,
+    group: str | None = None,
+    name: str | None = None,
 ) -> ImportSummary:
     """Validate ``paths`` as ``format`` and write them to the store in one transaction.
 
@@ -114,6 +118,9 @@ def import_files(
     from indicators.catalogue import load_catalogue
 
     engine = engine or store.get_engine(database_url or settings().database_url)
+    if format in PUBLISHED_FORMATS:
+        return _import_published([Path(p) for p in paths], format, engine, options, load_catalogue(catalogue_path),
+                                 max_problems, group=group, name=name)
     catalogue = load_catalogue(catalogue_path)
     if options.measure and options.measure not in catalogue.measures:
         raise ImportUsageError(
@@ -157,6 +164,38 @@ def import_files(
         summary.datasets_dropped = write.datasets_dropped
     for item in parsed:
         summary.files.append(_file_summary(item, by_file.get(item.file), write))
+    return summary
+
+
+def _import_published(paths: list[Path], format: str, engine: Engine, options: Options, catalogue, max_problems: int,
+                      *, group: str | None, name: str | None) -> ImportSummary:
+    """Helseatlas files or FHI's published values: validated together, written in one transaction."""
+    from data_loaders.importers.helseatlas import read_helseatlas, write_published
+
+    problems = Problems(limit=max_problems)
+    group_ids = {g.id for g in catalogue.groups}
+    if format == "helseatlas":
+        imp = read_helseatlas(paths, problems, group=group, group_ids=group_ids,
+                              extraction_date=options.extraction_date, source=options.source)
+    else:
+        from data_loaders.importers.fhi import read_fhi_published
+
+        imp = read_fhi_published(paths, problems, group=group, name=name, group_ids=group_ids,
+                                 extraction_date=options.extraction_date, source=options.source)
+    problems.raise_if_any()
+    summary = ImportSummary(database=engine.url.render_as_string(hide_password=True), format=format,
+                            dry_run=options.dry_run)
+    by_file = {ds["file_name"]: ds for ds in imp.datasets}
+    for path in paths:
+        n_ind, n_values = imp.counts.get(path.name, (0, 0))
+        ds = by_file.get(path.name)
+        notes = [f"{n_ind} publisert(e) indikator(er), {n_values} verdier"] + imp.notes.get(path.name, [])
+        summary.files.append(FileSummary(file=path.name, format=format, dataset_id=ds["dataset_id"] if ds else "-",
+                                         kind="published", rows_read=n_values, notes=notes))
+    if not options.dry_run and imp.datasets:
+        write_published(engine, imp)
+        for fs in summary.files:
+            fs.rows_written = fs.rows_read if fs.dataset_id != "-" else 0
     return summary
 
 

@@ -319,3 +319,130 @@ def _check_catalogue_use(kept: list[dict], parsed: Parsed, ctx: Context, measure
                 break
         if reported >= 3:
             return
+
+
+# --- FHI's published values (MEIS/RATE with SPVFLAGG) as published indicators ----------------
+
+PUBLISHED_REQUIRED = ["GEO", "AAR", "SPVFLAGG"]
+PUBLISHED_VALUE_COLUMNS = ("MEIS", "RATE")  # the first present is the published value
+
+
+def read_fhi_published(paths: list[Path], problems, *, group: str | None, name: str | None, group_ids: set[str],
+                       extraction_date: str | None, source: str | None):
+    """FHI statistikkbank files with published values as published indicators (kommune, fylke, land).
+
+    The value is MEIS (or RATE where MEIS is absent), TELLER and NEVNER its count and
+    denominator where present. SPVFLAGG != 0 marks a value FHI hid: it is stored with the flag and
+    no number. Only both sexes (KJONN 0) are read where the file has them; the file must hold one
+    ALDER group. One published indicator per file.
+    """
+    from data_loaders import reference
+    from data_loaders.importers.helseatlas import INDICATOR_SCHEMA, VALUE_SCHEMA, PublishedImport, _slug
+    from data_loaders.reference import NATIONAL_ID
+
+    out = PublishedImport()
+    if group is None or group not in group_ids:
+        problems.add("--group", None, None, f"fhi-published trenger --group, en av {', '.join(sorted(group_ids))}"
+                     + (f" (fikk {group!r})" if group else ""))
+        return out
+    kommuner = set(reference.load_kommuner()["kommunenummer"].to_list())
+    fylker = set(reference.load_fylker()["fylkesnummer"].to_list())
+    bydeler = set(reference.load_bydeler()["bydel"].to_list())
+    for path in paths:
+        file = path.name
+        sha = sha256_of(path)
+        lines = read_text(path).splitlines()
+        names = [c.strip().strip('"').upper() for c in next(csv.reader([lines[0]], delimiter=";"))] if lines else []
+        value_column = next((c for c in PUBLISHED_VALUE_COLUMNS if c in names), None)
+        missing = [c for c in PUBLISHED_REQUIRED if c not in names]
+        if missing or value_column is None:
+            wanted = missing + ([] if value_column else ["MEIS eller RATE"])
+            problems.add(file, 1, None, f"mangler kolonne(r) {', '.join(wanted)} (fant: {', '.join(names) or 'ingen'}; "
+                         "filen skal være semikolonseparert som FHIs statistikkbank eksporterer)")
+            continue
+        rows = []
+        for offset, fields in enumerate(csv.reader(io.StringIO("\n".join(lines[1:])), delimiter=";")):
+            line = offset + 2
+            if not fields or not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(names):
+                problems.add(file, line, None, f"{len(fields)} felt, men overskriften har {len(names)}")
+                continue
+            v = {n: fields[i].strip().strip('"') for i, n in enumerate(names)}
+            rows.append((line, v))
+        sexes = {v.get("KJONN", "0") for _, v in rows}
+        rows = [(line, v) for line, v in rows if v.get("KJONN", "0") == ("0" if "0" in sexes else min(sexes))]
+        ages = sorted({v.get("ALDER", "") for _, v in rows})
+        if len(ages) > 1:
+            problems.add(file, None, "ALDER", f"filen har flere aldersgrupper ({', '.join(ages[:5])}); "
+                         "eksporter én aldersgruppe per fil")
+            continue
+        values, seen = [], set()
+        for line, v in rows:
+            geo = v["GEO"]
+            if geo in ("0", "00"):
+                level, area = "land", NATIONAL_ID
+            elif len(geo) <= 2 and geo.zfill(2) in fylker:
+                level, area = "fylke", geo.zfill(2)
+            elif len(geo) in (3, 4) and geo.zfill(4) in kommuner:
+                level, area = "kommune", geo.zfill(4)
+            elif len(geo) in (5, 6) and geo.zfill(6) in bydeler:
+                level, area = "bydel", geo.zfill(6)
+            else:
+                problems.add(file, line, "GEO", f"ukjent område «{geo}» (verken land 0, fylke, kommune eller bydel "
+                             "med 2024-nummer)")
+                continue
+            m = re.fullmatch(r"(\d{4})(?:_(\d{4}))?", v["AAR"])
+            if not m:
+                problems.add(file, line, "AAR", f"ikke et år eller en periode: «{v['AAR']}»")
+                continue
+            start, end = int(m.group(1)), int(m.group(2) or m.group(1))
+            flag_text = v["SPVFLAGG"]
+            if flag_text not in ("0", "1", "2", "3"):
+                problems.add(file, line, "SPVFLAGG", f"ukjent SPVFLAGG «{flag_text}» (0 ok, 1 mangler, 2 anonymisert, "
+                             "3 skjult)")
+                continue
+            flag = int(flag_text)
+            value = _number(v[value_column]) if flag == 0 else None
+            if flag == 0 and value is None:
+                problems.add(file, line, value_column, f"mangler tall selv om SPVFLAGG er 0: «{v[value_column]}»")
+                continue
+            cell = (level, area, start, end)
+            if cell in seen:
+                problems.add(file, line, "GEO", f"området {geo} står to ganger for {v['AAR']}")
+                continue
+            seen.add(cell)
+            count = _number(v.get("TELLER", "")) if flag == 0 else None
+            denominator = _number(v.get("NEVNER", "")) if flag == 0 else None
+            values.append(dict(level=level, area_id=area, year_start=start, year_end=end, value=value, lower=None,
+                               upper=None, numerator=count, denominator=denominator, publisher_flag=flag))
+        if problems.total or not values:
+            if not values and not problems.total:
+                problems.add(file, None, None, "ingen rader med verdier")
+            continue
+        title = name or path.stem.replace("_", " ")
+        dataset_id = f"fhi-published-{_slug(path.stem)[:30]}-{sha[:8]}"
+        indicator_id = f"fhi_{_slug(name or path.stem)}"[:120]
+        levels = {v["level"] for v in values}
+        main_level = next(lv for lv in ("kommune", "fylke", "land") if lv in levels | {"land"})
+        age = f" ({ages[0].replace('_', '–')} år)" if ages and ages[0] else ""
+        meta = dict(
+            indicator_id=indicator_id, name=title + age, short_name=title, description=title + age, group_id=group,
+            publisher="FHI", source=source or "FHI, Kommunehelsa/Norgeshelsa statistikkbank",
+            definition=f"{title}{age}: {value_column} som FHI har publisert i statistikkbanken.",
+            unit="som publisert av FHI", direction="neutral", level=main_level, interval_label="",
+            flags_note="SPVFLAGG fra FHI: 1 mangler, 2 anonymisert, 3 skjult; slike verdier vises aldri som tall.",
+            dataset_id=dataset_id,
+        )
+        out.indicators.append(pl.DataFrame([meta], schema=INDICATOR_SCHEMA))
+        out.values.append(pl.DataFrame([dict(v, indicator_id=indicator_id, dataset_id=dataset_id) for v in values],
+                                       schema=VALUE_SCHEMA))
+        hidden = sum(v["publisher_flag"] != 0 for v in values)
+        out.notes[file] = [f"{hidden} verdi(er) skjult av FHI (SPVFLAGG) lagres uten tall"] if hidden else []
+        out.counts[file] = (1, len(values))
+        out.datasets.append(dict(
+            dataset_id=dataset_id, source=meta["source"], description=f"Publiserte verdier fra FHI: {title}",
+            extraction_date=extraction_date or date.fromtimestamp(path.stat().st_mtime).isoformat(), synthetic=False,
+            file_name=file, file_sha256=sha, row_count=len(values),
+        ))
+    return out

@@ -23,6 +23,7 @@ from data_loaders.importers.validation import (
     age_band_checks,
     choose_delimiter,
     clean_name,
+    cohort_relation_problems,
     count_checks,
     first_line,
     kommune_checks,
@@ -134,6 +135,17 @@ def find_duplicates(data: pl.LazyFrame, measures: list[str], file: str, limit: i
     return problems, total, per_measure
 
 
+def _cohort_relations(data: pl.LazyFrame, per_measure: dict[str, int], ctx: Context, file: str) -> tuple[list[Problem], int]:
+    """The cohort relations among this file's rows (validation.cohort_relation_problems)."""
+    related = [m for m in per_measure if m.startswith(("kohort_", "overlapp_"))]
+    if not related:
+        return [], 0
+    cohorts = [c for c in ctx.catalogue.cohorts if c.overlap_group]
+    cells = data.filter(pl.col("measure_id").is_in(related)).collect(engine="streaming")
+    return cohort_relation_problems(cells, [c.id for c in cohorts], {c.id: c.measure for c in cohorts}, file,
+                                    ctx.problems.limit)
+
+
 def read_register(path: Path, ctx: Context) -> Parsed:
     file = path.name
     measures = ctx.catalogue.measures
@@ -224,6 +236,11 @@ def read_register(path: Path, ctx: Context) -> Parsed:
     dup_problems, dup_total, per_measure = find_duplicates(data, list(measures), file, problems.limit)
     if dup_total:
         problems.extend(dup_problems, dup_total)
+        parsed.ok = False
+        return parsed
+    relation_problems, relation_total = _cohort_relations(data, per_measure, ctx, file)
+    if relation_total:
+        problems.extend(relation_problems, relation_total)
         parsed.ok = False
         return parsed
     parsed.data = data

@@ -208,3 +208,85 @@ def normalised_kommune(column: str = "kommunenummer") -> pl.Expr:
     """Kommune numbers to four digits, bydel numbers (five or six digits, e.g. 30110) to six."""
     value = pl.col(column).str.strip_chars()
     return pl.when(value.str.len_bytes() > 4).then(value.str.zfill(6)).otherwise(value.str.zfill(4))
+
+
+# --- cohort relations ------------------------------------------------------------------------
+# Cohort measures (indicators/catalogue.yaml, section cohorts) obey relations in every cell
+# (year x kommune x sex x age band): persons with an event never exceed the events
+# (kohort_<c>__<s>_personer <= kohort_<c>__<s>_hendelser), and each overlap group's persons are
+# the sum of the overlap combinations that contain it (overlapp_<bits>). "Persons with an event
+# <= the cohort" and "the cohort <= its population" are proportions in the catalogue and are
+# checked with the other numerator/denominator pairs (pipeline.check_ratios).
+
+CELL = ["year", "kommunenummer", "sex", "age_band"]
+
+
+def _cell_text(row: dict) -> str:
+    return f"{row['year']}, kommune {row['kommunenummer']}, {row['sex']}, age {row['age_band']}"
+
+
+def persons_events_pairs(measures: list[str]) -> list[tuple[str, str]]:
+    """(persons, events) measure pairs: kohort_<c>__<s>_personer and kohort_<c>__<s>_hendelser."""
+    present = set(measures)
+    return [(m, m.removesuffix("_personer") + "_hendelser") for m in sorted(present)
+            if m.startswith("kohort_") and m.endswith("_personer") and m.removesuffix("_personer") + "_hendelser" in present]
+
+
+def overlap_sums(order: list[str]) -> dict[str, list[str]]:
+    """For each overlap group (in the catalogue's order), the overlap measures whose combination contains it."""
+    width = len(order)
+    codes = [format(bits, f"0{width}b") for bits in range(1, 2**width)]
+    return {group: [f"overlapp_{c}" for c in codes if c[i] == "1"] for i, group in enumerate(order)}
+
+
+def cohort_relation_problems(cells: pl.DataFrame, order: list[str], measure_of: dict[str, str], file: str,
+                             limit: int = MAX_PROBLEMS) -> tuple[list[Problem], int]:
+    """Breaches of the cohort relations among the rows of one file.
+
+    ``cells``: measure_id, year, kommunenummer, sex, age_band, count, _row (zero rows may be
+    left out: a missing cell counts 0). ``order``: the overlap groups; ``measure_of``: each
+    group's persons measure. A relation is checked only where both sides are in the file: for
+    the overlap, the years in which the file has the group's measure and overlap measures.
+    """
+    problems: list[Problem] = []
+    total = 0
+    present = cells["measure_id"].unique().to_list()
+
+    def side(measure: str, name: str) -> pl.DataFrame:
+        return cells.filter(pl.col("measure_id") == measure).select(
+            *CELL, pl.col("count").alias(name), pl.col("_row").alias(f"{name}_row"))
+
+    for persons, events in persons_events_pairs(present):
+        joined = (side(persons, "persons").join(side(events, "events"), on=CELL, how="left")
+                  .with_columns(pl.col("events").fill_null(0.0))
+                  .filter(pl.col("persons") > pl.col("events") + 1e-9).sort("persons_row"))
+        total += joined.height
+        for row in joined.head(max(0, limit - len(problems))).iter_rows(named=True):
+            problems.append(Problem(file, row["persons_row"], "count",
+                                    f"{persons} = {row['persons']:g} is above {events} = {row['events']:g} for "
+                                    f"{_cell_text(row)} (persons with an event cannot exceed the events)"))
+    overlap_present = [m for m in present if m.startswith("overlapp_")]
+    if overlap_present:
+        for group, combos in overlap_sums(order).items():
+            cohort = measure_of.get(group)
+            if cohort not in present:
+                continue
+            years = (cells.filter(pl.col("measure_id") == cohort).select("year").unique()
+                     .join(cells.filter(pl.col("measure_id").is_in(overlap_present)).select("year").unique(), on="year"))
+            parts = cells.filter(pl.col("measure_id").is_in(combos)).join(years, on="year", how="semi")
+            summed = parts.group_by(CELL).agg(pl.col("count").sum().alias("combined"), pl.col("_row").min().alias("combined_row"))
+            joined = (side(cohort, "cohort").join(years, on="year", how="semi")
+                      .join(summed, on=CELL, how="full", coalesce=True)
+                      .with_columns(pl.col("cohort").fill_null(0.0), pl.col("combined").fill_null(0.0))
+                      .filter((pl.col("cohort") - pl.col("combined")).abs() > 1e-9)
+                      .with_columns(pl.coalesce("cohort_row", "combined_row").alias("row"))
+                      .sort("row"))
+            total += joined.height
+            for row in joined.head(max(0, limit - len(problems))).iter_rows(named=True):
+                problems.append(Problem(
+                    file, row["row"], "count",
+                    f"{cohort} = {row['cohort']:g} but the overlap combinations that contain {group} "
+                    f"({combos[0]} ... {combos[-1]}) sum to {row['combined']:g} for {_cell_text(row)}; "
+                    "each group's persons must equal the sum of its combinations"))
+    problems.sort(key=lambda p: p.row or 0)
+    return problems[:limit], total

@@ -134,7 +134,7 @@ def _write(content: bytes, out: str | None, fmt: str) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from indicators.exports import catalogue_frame
+    from outputs.exports import catalogue_frame
 
     catalogue = _catalogue()
     frame = catalogue_frame()
@@ -163,7 +163,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_compute(args: argparse.Namespace) -> int:
     from indicators import current_key
-    from indicators.exports import export_bytes, export_metadata
+    from outputs.exports import export_bytes, export_metadata
 
     ind = _indicator(args.indicator)
     level = _level(args.level)
@@ -239,7 +239,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from indicators import IndicatorRequestError, available_years, current_key, data
-    from indicators.exports import (
+    from outputs.exports import (
         COLUMN_DESCRIPTIONS, catalogue_bytes, export_bytes, export_metadata, flags_text, suppression_rule,
     )
 
@@ -335,7 +335,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_overlap(args: argparse.Namespace) -> int:
     from indicators import current_key
-    from indicators.overlap import export_bytes, overlap_table
+    from indicators.overlap import overlap_table
+    from outputs.overlap_export import export_bytes
 
     level = _level(args.level)
     years = parse_year_range(args.years) if args.years else None
@@ -350,7 +351,7 @@ def cmd_overlap(args: argparse.Namespace) -> int:
 
 def cmd_deck(args: argparse.Namespace) -> int:
     from indicators import current_key, data
-    from indicators.deck import build_deck, convert_to_pdf
+    from outputs.deck import build_deck, convert_to_pdf
 
     key = current_key()
     ids = data.helsefellesskap(key)["helsefellesskap_id"].to_list()
@@ -499,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from data_loaders.store import StoreNotReadyError
     from indicators import IndicatorRequestError
-    from indicators.exports import UnsafeExportError
+    from outputs.exports import UnsafeExportError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()

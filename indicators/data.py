@@ -25,6 +25,9 @@ class DataKey:
 
     database_url: str
     version: str
+    # The version of the counts alone: imports of published values (which the engine never
+    # computes) leave it as it was, so they do not make the computed catalogue cold.
+    counts_version: str = ""
 
 
 def current_key(database_url: str | None = None) -> DataKey:
@@ -41,6 +44,8 @@ def current_key(database_url: str | None = None) -> DataKey:
         row = conn.execute(
             sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
         ).one()
+        version = f"{row[0]}|{row[1]}|{row[2]}"
+        counts_version = _counts_version(conn, version)
     except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
         if exc.connection_invalidated:  # a pooled connection to a server that went away
             raise store.StoreUnavailableError(f"The store at {where} cannot be reached: {exc.orig}") from exc
@@ -50,7 +55,20 @@ def current_key(database_url: str | None = None) -> DataKey:
         ) from exc
     finally:
         conn.close()
-    return DataKey(url, f"{row[0]}|{row[1]}|{row[2]}")
+    return DataKey(url, version, counts_version)
+
+
+def _counts_version(conn, version: str) -> str:
+    d = schema.dataset
+    published_sets = sa.select(schema.published_indicator.c.dataset_id)
+    try:
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(d.c.imported_at), sa.func.sum(d.c.row_count))
+            .where(d.c.dataset_id.not_in(published_sets))
+        ).one()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):  # a store from before published values
+        return version
+    return f"{row[0]}|{row[1]}|{row[2]}"
 
 
 def _engine(key: DataKey):
@@ -77,6 +95,16 @@ def units(key: DataKey) -> pl.DataFrame:
 @lru_cache(maxsize=4)
 def helsefellesskap(key: DataKey) -> pl.DataFrame:
     return store.load_helsefellesskap(_engine(key))
+
+
+def helsefellesskap_record(key: DataKey, helsefellesskap_id: str) -> dict:
+    """One helsefellesskap's row; KeyError naming the known ids when there is no such helsefellesskap."""
+    hf = helsefellesskap(key)
+    row = hf.filter(pl.col("helsefellesskap_id") == helsefellesskap_id)
+    if row.height == 0:
+        known = ", ".join(hf["helsefellesskap_id"].to_list())
+        raise KeyError(f"unknown helsefellesskap {helsefellesskap_id!r}; choose one of {known}")
+    return row.row(0, named=True)
 
 
 @lru_cache(maxsize=4)

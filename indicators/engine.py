@@ -183,10 +183,10 @@ def _internal_table(key: data.DataKey, indicators: tuple[Indicator, ...], stage:
     """One stage of the computed catalogue from the disk result cache, or computed now and stored there.
 
     Keyed on the whole indicator definitions (not their ids), so a changed definition or
-    threshold misses, and on the store's data version rather than its address: a copy of a
-    store (the same imports) starts warm.
+    threshold misses, and on the version of the store's counts rather than its address: a copy of a
+    store starts warm, and so does a store that has only gained published values.
     """
-    path = result_cache.entry_path(key.version, indicators, f"catalogue-{stage}")
+    path = result_cache.entry_path(key.counts_version or key.version, indicators, f"catalogue-{stage}")
     cached = result_cache.read(path)
     if cached is not None:
         return cached

@@ -26,7 +26,7 @@ from indicators import data
 from indicators.analysis import profile
 from indicators.catalogue import DIRECTION_LABELS, Indicator, load_catalogue
 from indicators.engine import FLAG_LABELS, NOT_REPORTED, OK, SUPPRESSION_FLAGS, IndicatorRequestError, compute
-from indicators.exports import SYNTHETIC_WARNING, indicator_metadata, local_goal_text, suppression_rule
+from outputs.exports import SYNTHETIC_WARNING, indicator_metadata, local_goal_text, suppression_rule
 from indicators.formatting import MISSING, decimals_for, format_number
 from indicators.palette import ASSESSMENT_SHORT, SIGNIFICANCE_SYMBOLS
 
@@ -221,16 +221,14 @@ def _context(helsefellesskap_id: str, year: int, key) -> _Context:
         raise ReportRequestError("the status report holds internal goals and actions and is not available in "
                                  "public mode (PUBLIC_MODE=1)")
     key = key or data.current_key()
-    hf = data.helsefellesskap(key)
-    row = hf.filter(pl.col("helsefellesskap_id") == helsefellesskap_id)
-    if row.height == 0:
-        known = ", ".join(hf["helsefellesskap_id"].to_list())
-        raise ReportRequestError(f"unknown helsefellesskap {helsefellesskap_id!r}; choose one of {known}")
+    try:
+        record = data.helsefellesskap_record(key, helsefellesskap_id)
+    except KeyError as error:
+        raise ReportRequestError(error.args[0]) from None
     loaded = sorted(data.years(key))
     if year not in loaded:
         span = f"{loaded[0]}-{loaded[-1]}" if loaded else "none"
         raise ReportRequestError(f"no data in {year}; years with data: {span}")
-    record = row.row(0, named=True)
     datasets = data.datasets(key)
     extraction = ", ".join(sorted({str(d) for d in datasets["extraction_date"].drop_nulls().to_list()})) or "ukjent"
     sources = "; ".join(sorted({str(s) for s in datasets["source"].drop_nulls().to_list()})) or "ukjent"

@@ -73,3 +73,17 @@ def test_every_chart_is_a_valid_plotly_figure(monkeypatch, build):
     validated = json.loads(pio.to_json(build(), validate=False))  # raises on any unknown or invalid property
     assert fast == validated
     assert fast["data"] and fast["layout"]["title"]["text"]
+
+
+@pytest.mark.parametrize("n_panels", [1, 4, 30, 120])
+def test_small_multiples_many_panels(n_panels):
+    """An imported atlas can put a hundred indicators in one group: the grid still fits the figure."""
+    ind = CATALOGUE.indicators[0]
+    rows = pl.DataFrame({"year_start": [2020, 2021], "value": [1.0, 2.0], "lower_95": [0.5, 1.5], "upper_95": [1.5, 2.5]})
+    fig = charts.small_multiples([{"indicator": ind, "series": rows, "national": rows}] * n_panels,
+                                 title="t", subtitle="s", area_name="A")
+    domains = [fig.layout[name].domain for name in fig.layout if name.startswith("yaxis")]
+    assert len(domains) >= n_panels
+    assert all(0 <= low < high <= 1 for low, high in domains)
+    heights = [high - low for low, high in domains]
+    assert min(heights) > 0.3 / ((n_panels + 2) // 3)  # every panel keeps a real share of the height

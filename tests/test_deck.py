@@ -18,7 +18,7 @@ from pptx import Presentation
 from pptx.util import Emu
 
 import indicators
-from indicators import deck
+from outputs import deck
 from indicators.__main__ import main
 from indicators.engine import SUPPRESSION_FLAGS, Period, _period_table
 from indicators.formatting import MISSING
@@ -202,7 +202,7 @@ def test_no_developer_text_and_trend_header_names_its_years(decks, hf_id):
 
 
 def test_sami_and_kven_names_are_never_cut():
-    from indicators import deck_charts
+    from outputs import deck_charts
 
     assert deck_charts._short("Gáivuotna - Kåfjord - Kaivuono") == "Kåfjord"
     assert deck_charts._short("Porsanger - Porsáŋgu - Porsanki") == "Porsanger"
@@ -216,7 +216,7 @@ def test_sami_and_kven_names_are_never_cut():
 def test_cohort_slides_show_the_engine_numbers_and_hide_as_skjult(decks, hf_id):
     """The overlap slide holds the engine's published overlap cell by cell (hidden ones as ": skjult",
     never 0), and the sizes slide each cohort's published persons."""
-    from indicators.deck_cohorts import HIDDEN
+    from outputs.deck_cohorts import HIDDEN
     from indicators.overlap import overlap_table
 
     slides = list(Presentation(io.BytesIO(decks[hf_id])).slides)

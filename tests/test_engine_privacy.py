@@ -67,8 +67,9 @@ def test_the_demo_release_resists_the_lp_attack(group, demo_database_url, monkey
 
 def _overlap_published() -> list[dict]:
     from indicators import overlap
+    from outputs import overlap_export
 
-    return test_attack.overlap_rows([overlap.export_frame(overlap.overlap_table(level))
+    return test_attack.overlap_rows([overlap_export.export_frame(overlap.overlap_table(level))
                                      for level in overlap.PUBLISHED_LEVELS])
 
 

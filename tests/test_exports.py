@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import indicators
-from indicators import exports
+from outputs import exports
 from indicators.engine import NOT_REPORTED, SUPPRESSION_FLAGS, Period, _period_table
 
 MASKED_IND = "psyk_reinnleggelse_30d"  # register denominator: small counts and secondary masks

@@ -218,8 +218,9 @@ def test_the_json_export_carries_the_metadata(exported):
     import json
 
     from indicators import overlap
+    from outputs import overlap_export
 
-    content, _, _ = overlap.export_bytes(overlap.overlap_table("land", [exported[0]]), "json")
+    content, _, _ = overlap_export.export_bytes(overlap.overlap_table("land", [exported[0]]), "json")
     parsed = json.loads(content)
     assert parsed["metadata"]["definisjon"] == load_catalogue().overlap.definition
     assert parsed["metadata"]["syntetiske_data"] == "ja"

@@ -102,3 +102,13 @@ def test_kommuner_page_points_to_the_publishers_level(mixed_store):
     assert_clean(at)
     assert any("Publisert av SKDE" in i.value and "ikke per kommune" in i.value for i in at.info)
     assert not at.get("plotly_chart")  # no funnel of ours for the publisher's values
+
+
+def test_published_values_leave_the_computed_catalogue_warm(mixed_store, demo_database_url):
+    """An import of published values changes the store's version (the pages see the new indicator) but
+    not the version of its counts, which keys the computed catalogue's result cache."""
+    import indicators
+
+    demo, mixed = indicators.current_key(demo_database_url), indicators.current_key(mixed_store)
+    assert mixed.version != demo.version
+    assert mixed.counts_version == demo.counts_version != ""

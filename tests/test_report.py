@@ -196,7 +196,7 @@ def test_bad_report_requests_are_usage_errors(ssu_store, tmp_path, capsys):
 
 
 def test_public_mode_has_no_report_and_no_local_goals(ssu_store, monkeypatch):
-    from indicators import exports
+    from outputs import exports
     from outputs.report import ReportRequestError, build_report
 
     monkeypatch.setenv("PUBLIC_MODE", "1")
@@ -226,7 +226,7 @@ def test_markdown_becomes_runs_and_never_markup():
 
 def test_exports_carry_the_local_goal_and_keep_the_catalogue_target(ssu_store):
     import indicators
-    from indicators import exports
+    from outputs import exports
 
     table = indicators.compute(SP1, "helsefellesskap", years=[2025])
     metadata = exports.export_metadata(SP1, table)
@@ -249,7 +249,7 @@ def test_exports_carry_the_local_goal_and_keep_the_catalogue_target(ssu_store):
 def test_deck_shows_the_goals_and_published_assessments(ssu_store):
     from pptx import Presentation
 
-    from indicators.deck import build_deck
+    from outputs.deck import build_deck
 
     presentation = Presentation(io.BytesIO(build_deck(HF, (2023, 2025))))
     texts = {}

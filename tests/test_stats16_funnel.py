@@ -195,7 +195,7 @@ def test_kommune_exports_carry_the_funnel_position_and_agree_with_it():
     """The path of every kommune download and of the CLI (``exports.export_bytes``)."""
     import io
 
-    from indicators import exports
+    from outputs import exports
 
     ind_id = "kreft_nye_pasienter" if "kreft_nye_pasienter" in STANDARDISED else STANDARDISED[0]
     year = indicators.latest_year(ind_id)

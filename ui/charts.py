@@ -90,7 +90,8 @@ def _grid(layout: dict, rows: int, columns: int, *, horizontal_spacing: float, v
             n = r * columns + c + 1
             suffix = "" if n == 1 else str(n)
             x_domain = [c * (width + horizontal_spacing), c * (width + horizontal_spacing) + width]
-            y_domain = [1 - r * (height + vertical_spacing) - height, 1 - r * (height + vertical_spacing)]
+            top = 1 - r * (height + vertical_spacing)
+            y_domain = [max(0.0, round(top - height, 9)), min(1.0, round(top, 9))]  # no float drift below 0
             _axis(layout, f"xaxis{suffix}", domain=x_domain, anchor=f"y{suffix}")
             _axis(layout, f"yaxis{suffix}", domain=y_domain, anchor=f"x{suffix}")
             panels.append((f"x{suffix}", f"y{suffix}"))
@@ -280,7 +281,10 @@ def small_multiples(panels: list[dict], *, title: str, subtitle: str, columns: i
     layout = base_layout(title, subtitle, height=rows * panel_height + 150, wrap=110)
     titles = [f"<b>{text.esc(p['indicator'].short_name)}</b><br><span style='font-size:12px'>"
               f"{text.esc(text.unit_phrase(p['indicator']))}</span>" for p in panels]
-    axes = _grid(layout, rows, columns, horizontal_spacing=0.07, vertical_spacing=0.5 / rows + 0.06,
+    # The gaps between rows never take more than about half the height, however many panels
+    # (an imported atlas can add a hundred indicators to one group).
+    spacing = min(0.5 / rows + 0.06, 0.45 / max(rows - 1, 1))
+    axes = _grid(layout, rows, columns, horizontal_spacing=0.07, vertical_spacing=spacing,
                  titles=titles, title_size=13)
     name = text.esc(area_name)
     data, shapes = [], []

@@ -1,11 +1,11 @@
-"""The SSU meeting deck: PPTX (and PDF where the server can make it) from ``indicators.deck``."""
+"""The SSU meeting deck: PPTX (and PDF where the server can make it) from ``outputs.deck``."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import indicators
-from indicators import deck
+from outputs import deck
 from ui import layout, text
 
 PPTX_MIME = "application/vnd.openxmlformats-officedocument.presentationml.presentation"

@@ -1,7 +1,7 @@
 """The one download component: every table in the dashboard is downloaded through it.
 
 Offers CSV for Norwegian Excel (semicolon, decimal comma, UTF-8 with BOM — the default),
-CSV with comma/point, Excel and Parquet, all made by ``indicators.exports`` with the
+CSV with comma/point, Excel and Parquet, all made by ``outputs.exports`` with the
 metadata (definition, source, suppression rule, synthetic flag) embedded. Files are built
 only when a button is clicked (deferred), so page reruns stay fast.
 """
@@ -31,7 +31,7 @@ FALLBACK_MIME = {
 
 def _mime(fmt: str) -> tuple[str, str]:
     try:
-        from indicators import exports
+        from outputs import exports
 
         return exports.MIME_TYPES.get(fmt, FALLBACK_MIME[fmt])
     except ImportError:
@@ -41,7 +41,7 @@ def _mime(fmt: str) -> tuple[str, str]:
 def export_content(table: pl.DataFrame, indicator_ids: Sequence[str], fmt: str,
                    key: indicators.DataKey | None = None) -> bytes:
     """The file content (bytes) for one format, with metadata."""
-    from indicators import exports
+    from outputs import exports
 
     metadata = exports.export_metadata(list(indicator_ids), table, key)
     content, _mime_type, _ext = exports.export_bytes(table, metadata, fmt)

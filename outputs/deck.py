@@ -6,7 +6,7 @@ its key indicator's trend (area vs national), position among the 19 helsefelless
 kommune variation; Pakkeforløp hjem (SP1 vs target, SP2/SP3 where reported); method and
 sources; indicator definitions.
 
-Charts are matplotlib images (``indicators.deck_charts``); tables and text are native
+Charts are matplotlib images (``outputs.deck_charts``); tables and text are native
 PowerPoint, so numbers can be copied and the text searched. Every number comes from the
 public engine (already suppressed); a masked value is shown as "–" and explained, a value
 that is not reported as "ikke rapportert", never as 0. The speaker notes of each group
@@ -26,14 +26,15 @@ from pathlib import Path
 
 import polars as pl
 
-from indicators import data, deck_charts as charts
+from indicators import data
+from outputs import deck_charts as charts
 from indicators.analysis import profile, rank_of, rank_rule
 from indicators.catalogue import Indicator
 from indicators.catalogue import load_catalogue as _load_catalogue_with_published
 from indicators.engine import (
     FLAG_LABELS, NOT_REPORTED, OK, SUPPRESSION_FLAGS, IndicatorRequestError, available_years, compute,
 )
-from indicators.exports import suppression_rule
+from outputs.exports import suppression_rule
 from indicators.formatting import MISSING, decimals_for, format_number
 
 
@@ -120,12 +121,10 @@ class DeckContext:
 
 def _context(helsefellesskap_id: str, years: tuple[int, int] | None, key) -> DeckContext:
     key = key or data.current_key()
-    hf = data.helsefellesskap(key)
-    row = hf.filter(pl.col("helsefellesskap_id") == helsefellesskap_id)
-    if row.height == 0:
-        known = ", ".join(hf["helsefellesskap_id"].to_list())
-        raise IndicatorRequestError(f"unknown helsefellesskap {helsefellesskap_id!r}; choose one of {known}")
-    record = row.row(0, named=True)
+    try:
+        record = data.helsefellesskap_record(key, helsefellesskap_id)
+    except KeyError as error:
+        raise IndicatorRequestError(error.args[0]) from None
     loaded = sorted(data.years(key))
     if not loaded:
         raise IndicatorRequestError("the store has no years loaded")
@@ -147,7 +146,7 @@ def _context(helsefellesskap_id: str, years: tuple[int, int] | None, key) -> Dec
     return DeckContext(
         key=key, hf_id=helsefellesskap_id, hf_name=record["helsefellesskap_navn"], hf_short=record["kortnavn"],
         helseforetak=record["helseforetak"], partners=", ".join(p.strip() for p in (record.get("samarbeidende_sykehus") or "").split(";") if p.strip()),
-        kommuner=kommuner, hf_table=hf.select("helsefellesskap_id", "kortnavn"),
+        kommuner=kommuner, hf_table=data.helsefellesskap(key).select("helsefellesskap_id", "kortnavn"),
         start=start, end=end, synthetic=data.is_synthetic(key), extraction=extraction, today=date.today(),
     )
 
@@ -862,7 +861,7 @@ def build_deck(helsefellesskap_id: str, years: tuple[int, int] | None = None, ke
             _group_slide(deck, group_id, rows)
     if any(g.id == "pakkeforlop_hjem" for g in catalogue.groups):
         _pakkeforlop_slide(deck)
-    from indicators.deck_cohorts import cohort_slides
+    from outputs.deck_cohorts import cohort_slides
 
     cohort_slides(deck, table)  # the priority groups' cohorts: sizes, services per person, overlap
     _method_slide(deck)

@@ -23,7 +23,7 @@ SERVICE_COHORTS = ("barn_og_unge", "psykisk_lidelse", "rus_tsb", "skropelige_eld
 
 
 def _deck():
-    from indicators import deck  # the deck's layout helpers (imported late: deck imports this module)
+    from outputs import deck  # the deck's layout helpers (imported late: deck imports this module)
 
     return deck
 

@@ -21,10 +21,13 @@ AREA_COUNTS = {"bydel": 18, "kommune": 357, "helsefellesskap": 19, "helseforetak
 
 
 def test_catalogue_covers_the_four_groups_and_pakkeforlop_hjem():
-    groups = {g.id: len(CATALOGUE.in_group(g.id)) for g in CATALOGUE.groups}
-    assert groups == {
-        "barn_og_unge": 3, "psykisk_helse_rus": 6, "skropelige_eldre": 6, "flere_kroniske": 3, "pakkeforlop_hjem": 4,
+    population_rates = {g.id: sum(i.cohort is None for i in CATALOGUE.in_group(g.id)) for g in CATALOGUE.groups}
+    assert population_rates == {  # skrøpelige eldre: the six rates and utskrivningsklare counted as persons
+        "barn_og_unge": 3, "psykisk_helse_rus": 6, "skropelige_eldre": 7, "flere_kroniske": 3, "pakkeforlop_hjem": 4,
     }
+    # The four priority groups also open with their cohorts (issue 15); Pakkeforløp hjem has none.
+    with_cohort = {g.id for g in CATALOGUE.groups if any(i.cohort_role == "prevalence" for i in CATALOGUE.in_group(g.id))}
+    assert with_cohort == {"barn_og_unge", "psykisk_helse_rus", "skropelige_eldre", "flere_kroniske"}
     sp1 = CATALOGUE.indicator("kreft_sp1_behovskartlegging")
     assert CATALOGUE.measures[sp1.numerator.measure].parameters["procedure_code"] == "WMFG10"
     assert sp1.first_year == 2022 and sp1.target is not None and sp1.target.set_by == "lokalt"

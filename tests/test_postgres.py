@@ -102,10 +102,10 @@ def test_dataset_bookkeeping(backend_engine):
         _dataset(conn, "old", synthetic=True)  # an update keeps the rows that refer to it valid
         assert store.refresh_dataset_counts(conn, before) == []
     assert store.is_synthetic(backend_engine)
-    assert store.load_datasets(backend_engine)["row_count"].to_list() == [3 * 42]
+    assert store.load_datasets(backend_engine)["row_count"].to_list() == [3 * 2 * len(schema.AGE_BAND_LABELS)]
     with backend_engine.begin() as conn:
         before = store.dataset_row_counts(conn)
-        assert store.delete_synthetic(conn) == 3 * 42
+        assert store.delete_synthetic(conn) == 3 * 2 * len(schema.AGE_BAND_LABELS)
         assert store.refresh_dataset_counts(conn, before) == []
     assert not store.is_synthetic(backend_engine) and store.load_datasets(backend_engine).height == 0
 

@@ -492,6 +492,8 @@ def figure_observations(title: str, data: list[dict], visit: Visit, names: Names
     indicator = names.indicator_in(title)
     if title.startswith("SP1 i "):
         indicator = SP1
+    if title.startswith("Overlapp mellom de fire pasientgruppene"):
+        return _overlap_figure(data, source, out)
     if group is None and indicator is None:
         out.problems.append(f"{source}: a figure that names no indicator: {title!r}")
         return 0
@@ -515,6 +517,29 @@ def figure_observations(title: str, data: list[dict], visit: Visit, names: Names
                 continue
         points += _trace_observations(trace, ind, level, funnel, group is not None, visit, names, source, out,
                                       pending_band)
+    return points
+
+
+def _threshold() -> float:
+    from data_loaders.config import settings
+
+    return settings().suppression_threshold
+
+
+def _overlap_figure(data: list[dict], source: str, out: Published) -> int:
+    """The UpSet chart of the overlap: every person count its bars show is 0 or at least the threshold
+    (hidden counts are drawn as no bar); the engine's overlap tests check which cells are hidden."""
+    points = 0
+    for trace in data:
+        if trace.get("type") != "bar":
+            continue  # the dot matrix: positions, no counts
+        values = trace.get("x") if trace.get("orientation") == "h" else trace.get("y")
+        for value in values or []:
+            if value is None:
+                continue
+            points += 1
+            if 0 < float(value) < _threshold():
+                out.problems.append(f"{source}: the overlap chart shows a small count {value!r}")
     return points
 
 

@@ -213,7 +213,8 @@ class Names:
         for name in ("Hele landet", "Landet"):
             self.by_level["land"][name].append("0")
         self.indicators = {ind.short_name: ind.id for ind in catalogue.indicators}
-        self.groups = {g.name: [i.id for i in catalogue.in_group(g.id)] for g in catalogue.groups}
+        # the panels of a group's trend grid: its population-rate indicators (the cohorts have their own section)
+        self.groups = {g.name: [i.id for i in catalogue.in_group(g.id) if i.cohort is None] for g in catalogue.groups}
 
     def resolve(self, level: str, label: str, members=None, fylke_name: str | None = None) -> list[tuple[str, str]]:
         label = clean_label(label)

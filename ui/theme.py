@@ -238,7 +238,7 @@ table.spine .flag { color: #41464D; font-size: 0.8rem; display: block; }
 .readiness-yes { font-weight: 600; }
 /* Keyboard focus (WCAG 2.4.7): one clear 3px ring on every control. Streamlit draws no ring on the
    page links, the tables or the map, and only a thin border colour on select boxes and number inputs. */
-[data-testid="stTopNavLink"]:focus-visible, [data-testid="stSkipToContent"]:focus-visible,
+[data-testid="stTopNavLink"]:focus-visible, [data-testid="stPageLink-NavLink"]:focus-visible, [data-testid="stSkipToContent"]:focus-visible,
 [data-testid="stMain"]:focus-visible, .js-plotly-plot .modebar-btn:focus-visible,
 [data-testid="stBaseButton-elementToolbar"]:focus-visible {
   outline: 3px solid #005A9C !important; outline-offset: 2px !important; }

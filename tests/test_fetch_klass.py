@@ -7,23 +7,8 @@ import sqlalchemy as sa
 
 from data_loaders import schema, store
 from data_loaders.fetch import FetchError, fetch_classifications
-from data_loaders.importers import init_store
 from tests.fixtures.fetch.klass_server import Klass
-from tests.fixtures.fetch.loopback import Fault, Loopback
-
-
-@pytest.fixture(autouse=True)
-def use_demo_store():
-    """These tests build their own small stores; skip the shared demo store."""
-    yield
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = store.get_engine(f"sqlite:///{tmp_path / 'klass.sqlite'}")
-    init_store(engine)
-    yield engine
-    engine.dispose()
+from tests.fixtures.fetch.loopback import Fault, Loopback, engine, use_demo_store  # noqa: F401 (fixtures)
 
 
 def _snapshot(engine) -> tuple:

@@ -15,25 +15,11 @@ import sqlalchemy as sa
 from data_loaders import schema, store
 from data_loaders.fetch import FetchError, fetch_population
 from data_loaders.fetch.ssb_population import parse_years, plan_chunks
-from data_loaders.importers import init_store
-from tests.fixtures.fetch.loopback import AGES, Fault, Loopback, fixture_population, fixture_value, real_population
+from tests.fixtures.fetch.loopback import (  # noqa: F401 (engine, use_demo_store: fixtures)
+    AGES, Fault, Loopback, engine, fixture_population, fixture_value, real_population, use_demo_store)
 
 REAL_KOMMUNER = ["0301", "1103", "4601", "5001", "3101", "5501", "1508", "1580"]
 CELLS_PER_REGION_YEAR = 2 * len(AGES)
-
-
-@pytest.fixture(autouse=True)
-def use_demo_store():
-    """These tests build their own small stores; skip the shared demo store."""
-    yield
-
-
-@pytest.fixture
-def engine(tmp_path):
-    engine = store.get_engine(f"sqlite:///{tmp_path / 'fetch.sqlite'}")
-    init_store(engine)
-    yield engine
-    engine.dispose()
 
 
 def _population(engine, year: int, units: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, serve, streamlit_command, wait_until_idle, worker_log
+from browser_helpers import CHROMIUM, browser, serve, streamlit_command, wait_until_idle, worker_log  # noqa: F401 (fixture)
 from test_app_ssu import EDITOR, HF, READER, SP1, STRANGER, store_with_roles
 
 from data_loaders import ssu, store
@@ -73,18 +73,9 @@ def internal_server(login_store, oidc_provider, tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _logged_in(chromium, base: str, identity: str):
+def _logged_in(browser, base: str, identity: str):
     """A page of a fresh browser context, logged in as ``identity`` through the provider's form."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1200})
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = context.new_page()
     page.goto(base + "/tiltak")
     page.get_by_role("button", name="Logg inn").click(timeout=120_000)
@@ -116,11 +107,11 @@ def _body(page) -> str:
     return page.locator("body").inner_text()
 
 
-def test_editor_reader_and_stranger(internal_server, chromium, login_store):
+def test_editor_reader_and_stranger(internal_server, browser, login_store):
     base = internal_server
     engine = store.get_engine(login_store)
     # (a) the redaktør
-    context, page = _logged_in(chromium, base, EDITOR)
+    context, page = _logged_in(browser, base, EDITOR)
     try:
         _open_profile(page, base)
         assert "redaktør for Troms og Ofoten" in _body(page)
@@ -158,7 +149,7 @@ def test_editor_reader_and_stranger(internal_server, chromium, login_store):
     assert [a.title for a in ssu.actions(engine, HF)] == [ACTION]
 
     # (b) the leser sees them and has no forms
-    context, page = _logged_in(chromium, base, READER)
+    context, page = _logged_in(browser, base, READER)
     try:
         _open_profile(page, base)
         body = _body(page)
@@ -171,7 +162,7 @@ def test_editor_reader_and_stranger(internal_server, chromium, login_store):
         context.close()
 
     # (c) a redaktør for another helsefellesskap: no forms, and the internal content is not shown
-    context, page = _logged_in(chromium, base, STRANGER)
+    context, page = _logged_in(browser, base, STRANGER)
     try:
         _open_profile(page, base)
         body = _body(page)
@@ -182,7 +173,7 @@ def test_editor_reader_and_stranger(internal_server, chromium, login_store):
         context.close()
 
 
-def test_public_deployment_shows_none_of_it(login_store, oidc_provider, chromium, tmp_path_factory):
+def test_public_deployment_shows_none_of_it(login_store, oidc_provider, browser, tmp_path_factory):
     engine = store.get_engine(login_store)
     if not ssu.actions(engine, HF) and not ssu.goals(engine, HF):  # when run alone: the editor's content
         from test_app_ssu import add_ssu_content
@@ -191,7 +182,7 @@ def test_public_deployment_shows_none_of_it(login_store, oidc_provider, chromium
     folder = tmp_path_factory.mktemp("public-secrets")
     with serve({"DATABASE_URL": login_store, "STYRING_WARM_UP": "0", "PUBLIC_MODE": "1"},
                worker_log("streamlit-login-public"), command=_with_secrets(folder, oidc_provider)) as base:
-        page = chromium.new_page(viewport={"width": 1400, "height": 1200})
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
         try:
             page.goto(base + PROFILE)
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=TIMEOUT)

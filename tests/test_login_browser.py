@@ -167,7 +167,7 @@ def test_editor_reader_and_stranger(internal_server, browser, login_store):
         _open_profile(page, base)
         body = _body(page)
         assert "ingen rolle for Troms og Ofoten" in body
-        assert ACTION not in body and "sammen" not in body and "Mål: 85,0 %" not in body
+        assert ACTION not in body and "sammen med kommunene" not in body and "Mål: 85,0 %" not in body
         assert page.get_by_role("button", name="Lagre målet").count() == 0
     finally:
         context.close()
